@@ -1,0 +1,43 @@
+# Conveyor: make run (the demo on embedded defaults), make test (every test).
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+DEMO := demo
+FUZZTIME ?= 5s
+
+.PHONY: run test build bench fuzz fuzz-short vet lint clean
+
+## run: write a sample export with real-world mess in it, audit it, stage it
+run: build
+	rm -rf $(DEMO)
+	$(BIN)/conveyor sample-export --out $(DEMO)/export --matters 60 --seed 7 --messy --large-doc-bytes 27000000
+	$(BIN)/conveyor audit --export $(DEMO)/export --max-flags 25
+	$(BIN)/conveyor extract --export $(DEMO)/export --state $(DEMO)/state --migration demo
+
+build:
+	$(GO) build -o $(BIN)/conveyor ./cmd/conveyor
+
+## test: unit and integration tests, then a short run of every fuzz target
+test: vet
+	$(GO) test -count=1 ./...
+	$(MAKE) fuzz-short
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+
+## fuzz-short: every fuzz target for FUZZTIME each (CI); `make fuzz FUZZTIME=5m` for long runs
+fuzz-short fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/conveyor-fuzz.log 2>&1 || { cat /tmp/conveyor-fuzz.log; exit 1; }; \
+	  done; \
+	done
+
+## bench: benchmarks, including the 50,000-matter audit
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(BIN) $(DEMO) .conveyor

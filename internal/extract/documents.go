@@ -1,0 +1,158 @@
+package extract
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"sync"
+
+	"github.com/conveyor-migrate/conveyor/internal/mapping"
+	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
+)
+
+// docJob is one document file to check.
+type docJob struct {
+	line     int32
+	id       string
+	path     string
+	sha256   string
+	declared int64
+	file     string
+}
+
+// docResult is what checking a document file found.
+type docResult struct {
+	docJob
+	size    int64
+	missing bool
+	sum     string
+	err     error
+}
+
+// docPool checksums document files on a few goroutines while pass one
+// reads on.
+type docPool struct {
+	jobs    chan docJob
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	results []docResult
+}
+
+func (r *runner) document(t *tableState, row *pp.Row) {
+	x, issues := pp.DecodeDocument(row)
+	if x.Path != "" {
+		if r.docPaths == nil {
+			r.docPaths = map[string]bool{}
+		}
+		r.docPaths[strings.ToLower(x.Path)] = true
+	}
+	if !r.check(t, row, x.ID, issues) {
+		return
+	}
+	if _, ok := r.matterLink(t, row, x.ID, x.MatterID); !ok {
+		return
+	}
+	r.feeEarnerRef(t, row, x.ID, x.FeeEarnerID)
+	r.register(t, x.ID, entry{line: int32(row.Line), hash: row.Hash()})
+	if r.docs == nil {
+		r.startDocPool()
+	}
+	r.docs.jobs <- docJob{line: int32(row.Line), id: x.ID, path: x.Path, sha256: x.SHA256, declared: x.SizeBytes, file: row.File}
+}
+
+func (r *runner) startDocPool() {
+	n := r.opt.DocumentWorkers
+	if n <= 0 {
+		n = 4
+	}
+	p := &docPool{jobs: make(chan docJob, 256)}
+	for i := 0; i < n; i++ {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for j := range p.jobs {
+				res := r.checkDocument(j)
+				p.mu.Lock()
+				p.results = append(p.results, res)
+				p.mu.Unlock()
+			}
+		}()
+	}
+	r.docs = p
+}
+
+func (r *runner) checkDocument(j docJob) docResult {
+	res := docResult{docJob: j}
+	if r.ctx.Err() != nil {
+		res.err = r.ctx.Err()
+		return res
+	}
+	rc, err := r.b.OpenFile(r.ctx, j.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		res.missing = true
+		return res
+	}
+	if err != nil {
+		res.err = err
+		return res
+	}
+	defer rc.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, rc)
+	res.size, res.err = n, err
+	res.sum = hex.EncodeToString(h.Sum(nil))
+	return res
+}
+
+// finishDocuments waits for the checksums and settles each document.
+func (r *runner) finishDocuments(t *tableState) {
+	if r.docs == nil {
+		return
+	}
+	close(r.docs.jobs)
+	r.docs.wg.Wait()
+	limit := int64(r.cfg.Policies.AttachmentSizeLimit)
+	for _, res := range r.docs.results {
+		var code, msg string
+		switch {
+		case res.missing:
+			code, msg = "document_missing", fmt.Sprintf("the file %q is not in the bundle; add it under that path or correct documents.path", res.path)
+		case res.err != nil:
+			code, msg = "document_unreadable", fmt.Sprintf("the file %q cannot be read (%v)", res.path, res.err)
+		case res.sha256 != "" && res.sha256 != res.sum:
+			code, msg = "document_checksum", fmt.Sprintf("the file %q does not match the row's sha256: it is damaged or a different file; re-export it", res.path)
+		}
+		if code != "" {
+			t.setOutcome(res.line, outcome{status: Quarantined, code: code, sourceID: res.id, severity: pp.SeverityWarning, message: msg})
+			if e, ok := t.ids[res.id]; ok && e.line == res.line {
+				e.status = Quarantined
+				t.ids[res.id] = e
+			}
+			continue
+		}
+		if e, ok := t.ids[res.id]; ok && e.line == res.line {
+			e.aux = res.size
+			t.ids[res.id] = e
+		}
+		if !t.accepted(int(res.line)) {
+			continue
+		}
+		if res.sha256 == "" {
+			r.flags = append(r.flags, pp.Flag{Severity: pp.SeverityWarning, Code: "document_no_checksum", Table: t.name, File: res.file, Line: int(res.line), SourceID: res.id,
+				Message: "the row gives no sha256, so nothing proves the file is the one exported"})
+		}
+		if res.declared > 0 && res.declared != res.size {
+			r.flags = append(r.flags, pp.Flag{Severity: pp.SeverityWarning, Code: "document_size", Table: t.name, File: res.file, Line: int(res.line), SourceID: res.id,
+				Message: fmt.Sprintf("size_bytes says %d but the file has %d bytes", res.declared, res.size)})
+		}
+		if limit > 0 && res.size > limit {
+			r.flags = append(r.flags, pp.Flag{Severity: pp.SeverityInfo, Code: "file_over_limit", Table: t.name, File: res.file, Line: int(res.line), SourceID: res.id,
+				Message: fmt.Sprintf("the file is %s, over the %s attachment limit: it will be compressed, or split into parts if still too big", mapping.ByteSize(res.size), mapping.ByteSize(limit))})
+		}
+	}
+	r.docs = nil
+}
