@@ -41,3 +41,16 @@ bench:
 
 clean:
 	rm -rf $(BIN) $(DEMO) .conveyor
+
+## SAM builds each function with `make build-<LogicalId>` (BuildMethod: makefile)
+LAMBDA_BUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap
+
+build-ExtractFunction:
+	$(LAMBDA_BUILD) ./functions/extract
+
+## lambdas: every function's bootstrap under bin/lambda/<name>/
+lambdas:
+	@for d in functions/*/; do n=$$(basename $$d); $(MAKE) --no-print-directory build-fn FN=$$n; done
+
+build-fn:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' -o $(BIN)/lambda/$(FN)/bootstrap ./functions/$(FN)

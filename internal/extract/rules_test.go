@@ -222,7 +222,7 @@ func TestRules(t *testing.T) {
 		{pp.TableMatters, "unknown_matter_type", "M4", 5, pp.SeverityWarning, `"probate"`},
 		{pp.TableMatters, "unknown_status", "M4", 5, pp.SeverityWarning, `"paused?"`},
 		{pp.TableMatters, "bad_timestamp", "M4", 5, pp.SeverityWarning, "created_at"},
-		{pp.TableMatters, "matter_without_client", "M3", 4, pp.SeverityWarning, "1 matters"},
+		{pp.TableMatters, "matter_without_client", "M3", 4, pp.SeverityWarning, "1 matter has"},
 		{pp.TableMatterClients, "duplicate_link", "", 3, pp.SeverityInfo, "line 2"},
 		{pp.TableMatterClients, "missing_reference", "", 5, pp.SeverityWarning, `matter_id "M9"`},
 		{pp.TableMatterClients, "parent_quarantined", "", 6, pp.SeverityWarning, `client_id "C5"`},

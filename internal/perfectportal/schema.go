@@ -3,7 +3,10 @@
 // manifest, and the values inside them as they really arrive from a firm.
 package perfectportal
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // Table names, in the order a migration depends on them.
 const (
@@ -97,19 +100,23 @@ func (s TableSpec) HasColumn(col string) bool {
 // NormalizeHeader returns the canonical spelling of a column header: case
 // folded, surrounding space trimmed, and runs of space, '-' and '_' turned
 // into a single '_' ("  Matter-Number " and "matter_number" are the same).
-// A custom.<Name> header keeps its name as written, trimmed, behind a
+// Byte-order marks and zero-width spaces are dropped wherever they are, and
+// any Unicode space (a spreadsheet's no-break space) counts as a space. A
+// custom.<Name> header keeps its name as written, trimmed, behind a
 // lower-case prefix.
 func NormalizeHeader(h string) string {
-	h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+	if strings.ContainsAny(h, "\ufeff\u200b") {
+		h = strings.NewReplacer("\ufeff", "", "\u200b", "").Replace(h)
+	}
+	h = strings.TrimFunc(h, unicode.IsSpace)
 	if len(h) >= len(CustomColumnPrefix) && strings.EqualFold(h[:len(CustomColumnPrefix)], CustomColumnPrefix) {
-		return CustomColumnPrefix + strings.TrimSpace(h[len(CustomColumnPrefix):])
+		return CustomColumnPrefix + strings.TrimFunc(h[len(CustomColumnPrefix):], unicode.IsSpace)
 	}
 	var b strings.Builder
 	b.Grow(len(h))
 	sep := false
 	for _, r := range strings.ToLower(h) {
-		switch r {
-		case ' ', '\t', '-', '_':
+		if r == '-' || r == '_' || unicode.IsSpace(r) {
 			sep = true
 			continue
 		}

@@ -527,7 +527,7 @@ func (g *gen) newClient(m *matterState, joint *client, plant string, forceOrg bo
 	if c.updated.Before(c.created) {
 		c.updated = c.created
 	}
-	if joint == nil && (forceOrg || g.chance(0.08)) {
+	if joint == nil && (forceOrg || g.chance(0.11)) {
 		if err := g.newOrganisation(m, c, forceOrg); err != nil {
 			return nil, err
 		}
