@@ -120,11 +120,11 @@ func (r *runner) finishDocuments(t *tableState) {
 		var code, msg string
 		switch {
 		case res.missing:
-			code, msg = "document_missing", fmt.Sprintf("the file %q is not in the bundle; add it under that path or correct documents.path", res.path)
+			code, msg = "document_missing", "the file documents.path names is not in the bundle; add it under that path or correct documents.path"
 		case res.err != nil:
-			code, msg = "document_unreadable", fmt.Sprintf("the file %q cannot be read (%v)", res.path, res.err)
+			code, msg = "document_unreadable", fmt.Sprintf("the file documents.path names cannot be read (%v)", res.err)
 		case res.sha256 != "" && res.sha256 != res.sum:
-			code, msg = "document_checksum", fmt.Sprintf("the file %q does not match the row's sha256: it is damaged or a different file; re-export it", res.path)
+			code, msg = "document_checksum", "the file documents.path names does not match the row's sha256: it is damaged or a different file; re-export it"
 		}
 		if code != "" {
 			t.setOutcome(res.line, outcome{status: Quarantined, code: code, sourceID: res.id, severity: pp.SeverityWarning, message: msg})
@@ -151,7 +151,7 @@ func (r *runner) finishDocuments(t *tableState) {
 		}
 		if limit > 0 && res.size > limit {
 			r.flags = append(r.flags, pp.Flag{Severity: pp.SeverityInfo, Code: "file_over_limit", Table: t.name, File: res.file, Line: int(res.line), SourceID: res.id,
-				Message: fmt.Sprintf("the file is %s, over the %s attachment limit: it will be compressed, or split into parts if still too big", mapping.ByteSize(res.size), mapping.ByteSize(limit))})
+				Message: fmt.Sprintf("the file is %s, over the %s attachment limit: it will be compressed, or split into parts if still too big", humanBytes(res.size), mapping.ByteSize(limit))})
 		}
 	}
 	r.docs = nil

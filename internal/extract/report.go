@@ -321,7 +321,7 @@ func (r *runner) risks(rep *Report) []Risk {
 	}
 	if d := rep.Volumes.Documents; d.OverLimit > 0 {
 		out = append(out, Risk{Code: "files_over_limit", Level: "medium", Count: d.OverLimit, Share: share(d.OverLimit, d.Count),
-			Detail: fmt.Sprintf("%d files (%s) are over the %s attachment limit: compressed, or split into ordered parts", d.OverLimit, mapping.ByteSize(d.OverLimitBytes), mapping.ByteSize(d.LimitBytes))})
+			Detail: fmt.Sprintf("%d files (%s) are over the %s attachment limit: compressed, or split into ordered parts", d.OverLimit, humanBytes(d.OverLimitBytes), mapping.ByteSize(d.LimitBytes))})
 	}
 	if n := count("unknown_fee_earner") + count("missing_fee_earner"); n > 0 {
 		out = append(out, Risk{Code: "unresolved_owners", Level: "medium", Count: n,
@@ -353,6 +353,21 @@ func (r *runner) risks(rep *Report) []Risk {
 				b.Tokens, b.Days, b.DailyTokens, b.Plan, b.Seats, 100*b.HistoryShareOfSpend, b.DaysWithoutHistory)})
 	}
 	return out
+}
+
+// humanBytes renders a size for people: "812 B", "4.2 MB" (MB = 1024 KB,
+// as the attachment limit is counted).
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 3; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "KMGT"[exp])
 }
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
@@ -399,7 +414,7 @@ func (rep *Report) WriteText(w io.Writer, maxFlags int) error {
 	v := rep.Volumes
 	b.WriteString("\nVolumes (accepted rows):\n")
 	fmt.Fprintf(&b, "  persons %d, organisations %d, documents %d (%s, %d over the %s limit)\n", v.Persons, v.Organisations, v.Documents.Count,
-		mapping.ByteSize(v.Documents.Bytes), v.Documents.OverLimit, mapping.ByteSize(v.Documents.LimitBytes))
+		humanBytes(v.Documents.Bytes), v.Documents.OverLimit, mapping.ByteSize(v.Documents.LimitBytes))
 	writeCounts(&b, "matters by type", v.MattersByType)
 	writeCounts(&b, "matters by stage", v.MattersByStage)
 	writeCounts(&b, "matters by status", v.MattersByStatus)

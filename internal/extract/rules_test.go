@@ -235,11 +235,11 @@ func TestRules(t *testing.T) {
 		{pp.TableActivities, "missing_reference", "A4", 6, pp.SeverityWarning, `"M404"`},
 		{pp.TableActivities, "unknown_fee_earner", "A5", 7, pp.SeverityWarning, `"FE7"`},
 		{pp.TableActivities, "missing_value", "A6", 9, pp.SeverityWarning, "occurred_at"},
-		{pp.TableDocuments, "document_missing", "D2", 3, pp.SeverityWarning, "documents/M1/missing.pdf"},
+		{pp.TableDocuments, "document_missing", "D2", 3, pp.SeverityWarning, "not in the bundle"},
 		{pp.TableDocuments, "document_checksum", "D3", 4, pp.SeverityWarning, ""},
 		{pp.TableDocuments, "bad_path", "D4", 5, pp.SeverityWarning, "leaves the bundle"},
 		{pp.TableDocuments, "document_no_checksum", "D5", 6, pp.SeverityWarning, ""},
-		{pp.TableDocuments, "file_over_limit", "D5", 6, pp.SeverityInfo, "over the 1KB"},
+		{pp.TableDocuments, "file_over_limit", "D5", 6, pp.SeverityInfo, "2.0 KB, over the 1KB"},
 		{"", "no_manifest", "", 0, pp.SeverityWarning, ""},
 		{"", "unused_file", "", 0, pp.SeverityInfo, "notes.txt"},
 	}

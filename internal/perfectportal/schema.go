@@ -106,7 +106,14 @@ func (s TableSpec) HasColumn(col string) bool {
 // lower-case prefix.
 func NormalizeHeader(h string) string {
 	if strings.ContainsAny(h, "\ufeff\u200b") {
-		h = strings.NewReplacer("\ufeff", "", "\u200b", "").Replace(h)
+		// Rune by rune: dropping the marks bytewise could join stray bytes
+		// around them into a new mark.
+		h = strings.Map(func(r rune) rune {
+			if r == '\ufeff' || r == '\u200b' {
+				return -1
+			}
+			return r
+		}, h)
 	}
 	h = strings.TrimFunc(h, unicode.IsSpace)
 	if len(h) >= len(CustomColumnPrefix) && strings.EqualFold(h[:len(CustomColumnPrefix)], CustomColumnPrefix) {

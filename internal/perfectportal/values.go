@@ -97,7 +97,8 @@ func quoteClipped(v string) string {
 //     (2026-03-01T09:30:00Z, 2026-07-01T09:30:00.25+01:00; 't' or a space
 //     may stand for 'T', 'z' for 'Z', and the seconds may be left out);
 //   - UK local time DD/MM/YYYY HH:MM or DD/MM/YYYY HH:MM:SS, day, month and
-//     hour also as one digit (1/3/2026 9:05);
+//     hour also as one digit (1/3/2026 9:05), seconds perhaps with a
+//     fraction;
 //   - a date alone, YYYY-MM-DD or DD/MM/YYYY, meaning 00:00 that day.
 //
 // Local times are read in Europe/London with daylight saving. In the autumn

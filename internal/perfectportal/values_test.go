@@ -659,3 +659,73 @@ func BenchmarkParseMoney(b *testing.B) {
 		})
 	}
 }
+
+// TestParseTimeLondonHistory checks the reading of London wall-clock time
+// around every change of offset from 1840 to 2100 (railway time, double
+// summer time, the 1968–71 experiment, today's rules): a wall time read back
+// is the instant that showed it, the first one when the clock showed it
+// twice, and a time the clock skipped is read with the offset before the
+// change.
+func TestParseTimeLondonHistory(t *testing.T) {
+	const layout = "02/01/2006 15:04:05"
+	offset := func(u time.Time) int { _, off := u.In(London).Zone(); return off }
+	check := func(u time.Time) {
+		t.Helper()
+		wall := u.In(London).Format(layout)
+		got, err := ParseTime(wall)
+		if err != nil {
+			t.Fatalf("ParseTime(%q): %v", wall, err)
+		}
+		if got.Equal(u) {
+			return
+		}
+		// Allowed only for the second showing of a repeated wall time.
+		if !got.Before(u) || got.In(London).Format(layout) != wall {
+			t.Fatalf("ParseTime(%q) = %v, want %v", wall, got, u.UTC())
+		}
+	}
+	changes := 0
+	end := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+	for u := time.Date(1840, 1, 1, 0, 0, 0, 0, time.UTC); u.Before(end); u = u.Add(time.Hour) {
+		if u.Hour()%7 == 0 {
+			check(u)
+		}
+		before, after := offset(u), offset(u.Add(time.Hour))
+		if before == after {
+			continue
+		}
+		// The change is within (u, u+1h]: find it to the second.
+		lo, hi := u.Unix(), u.Add(time.Hour).Unix()
+		for hi-lo > 1 {
+			mid := (lo + hi) / 2
+			if offset(time.Unix(mid, 0)) == before {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		change := time.Unix(hi, 0).UTC()
+		changes++
+		for d := -4 * time.Hour; d <= 4*time.Hour; d += 5 * time.Minute {
+			check(change.Add(d))
+		}
+		check(change.Add(-time.Second))
+		if after > before {
+			// Wall times from change+before to change+after never showed.
+			for d := time.Duration(0); d < time.Duration(after-before)*time.Second; d += 10 * time.Minute {
+				wallUTC := change.Add(time.Duration(before)*time.Second + d) // wall clock digits, as if UTC
+				wall := wallUTC.Format(layout)
+				got, err := ParseTime(wall)
+				if err != nil {
+					t.Fatalf("ParseTime(%q): %v", wall, err)
+				}
+				if want := wallUTC.Add(-time.Duration(before) * time.Second); !got.Equal(want) {
+					t.Fatalf("ParseTime(%q) in a gap = %v, want %v (the offset before the change)", wall, got, want)
+				}
+			}
+		}
+	}
+	if changes < 300 {
+		t.Errorf("found %d changes of offset in London since 1840, want over 300", changes)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -274,7 +275,10 @@ func TestTablesParse(t *testing.T) {
 
 func TestCleanValues(t *testing.T) {
 	dir, _ := mustWrite(t, sampleexport.Options{Matters: 200, Seed: 4})
-	rfc := func(s string) bool { _, err := time.Parse(time.RFC3339, s); return err == nil && strings.HasSuffix(s, "Z") }
+	rfc := func(s string) bool {
+		_, err := time.Parse(time.RFC3339, s)
+		return err == nil && strings.HasSuffix(s, "Z")
+	}
 	date := func(s string) bool { _, err := time.Parse("2006-01-02", s); return err == nil }
 	money := regexp.MustCompile(`^\d+\.\d\d$`).MatchString
 	boolean := func(s string) bool { return s == "true" || s == "false" }
@@ -450,7 +454,7 @@ func TestMessyPlantsEveryProblem(t *testing.T) {
 		"invalid_phone", "unknown_activity_type", "unknown_fee_earner", "document_missing", "document_checksum",
 		"undeclared_cp1252", "declared_cp1252", "bom", "crlf", "ambiguous_hour", "stage_synonym"}
 	for _, matters := range []int{10, 1000} {
-		t.Run(strings.Repeat("m", 1)+itoa(matters), func(t *testing.T) {
+		t.Run(strconv.Itoa(matters)+" matters", func(t *testing.T) {
 			dir, sum := mustWrite(t, sampleexport.Options{Matters: matters, Seed: 11, Messy: true})
 			for _, c := range codes {
 				want := 1
@@ -468,8 +472,6 @@ func TestMessyPlantsEveryProblem(t *testing.T) {
 		})
 	}
 }
-
-func itoa(n int) string { return strings.TrimLeft(strings.Replace(time.Duration(n).String(), "ns", "", 1), " ") }
 
 func checkMessyFiles(t *testing.T, dir string, sum sampleexport.Summary) {
 	read := func(name string) []byte {
@@ -640,7 +642,7 @@ func TestLargeDocuments(t *testing.T) {
 	sizes, paths := column(t, header, docs, "size_bytes"), column(t, header, docs, "path")
 	var large []string
 	for i, s := range sizes {
-		if s == itoa(testLarge) {
+		if s == strconv.Itoa(testLarge) {
 			large = append(large, paths[i])
 		}
 	}

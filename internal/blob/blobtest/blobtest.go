@@ -701,12 +701,12 @@ var errBoom = errors.New("boom: source failed")
 
 // failingReader returns n bytes of data, then fails.
 func failingReader(seed byte, n int64) io.Reader {
-	return io.MultiReader(pseudoRandom(seed, n), iotestErrReader{errBoom})
+	return io.MultiReader(pseudoRandom(seed, n), errReader{errBoom})
 }
 
-type iotestErrReader struct{ err error }
+type errReader struct{ err error }
 
-func (r iotestErrReader) Read([]byte) (int, error) { return 0, r.err }
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 func testFailedPutKeepsPrevious(t *testing.T, s blob.Store) {
 	tests := []struct {

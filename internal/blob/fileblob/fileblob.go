@@ -9,10 +9,13 @@
 //
 // A directory cannot hold both a file "a" and a directory "a", so unlike
 // S3 the store cannot hold both key "a" and key "a/b": the second Put fails.
-// Conveyor's key layout never needs both.
+// Conveyor's key layout never needs both. Keys with a segment starting
+// ".fileblob-tmp-" are reserved for Put's temporary files and refused with
+// blob.ErrInvalidKey.
 package fileblob
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -50,7 +53,8 @@ type Store struct {
 var _ blob.Store = (*Store)(nil)
 
 // New returns a Store keeping its objects under dir, creating dir (mode
-// 0700, with any missing parents) if it does not exist. It returns an error
+// 0700, with any missing parents) if it does not exist; an existing
+// directory keeps its mode. It returns an error
 // if dir is empty, cannot be created, or is not a directory.
 func New(dir string) (*Store, error) {
 	if dir == "" {
@@ -117,48 +121,54 @@ func isNotExist(err error) bool {
 // blob.ErrNotFound if there is no such object, blob.ErrInvalidKey if the key
 // is invalid, ctx.Err() if ctx is done, or the file system's error.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
-	rc, err := s.open(ctx, "get", key)
+	f, fi, err := s.open(ctx, "get", key)
 	if err != nil {
 		return nil, err
 	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
+	defer f.Close()
+	var buf bytes.Buffer
+	buf.Grow(int(fi.Size()) + 1) // +1: reaching EOF must not grow the buffer
+	if _, err := buf.ReadFrom(ctxio.Reader(ctx, f)); err != nil {
 		return nil, fmt.Errorf("fileblob: get %s: %w", key, err)
 	}
-	return data, nil
+	return buf.Bytes(), nil
 }
 
 // Open returns a reader of the object at key; reads fail once ctx is done.
 // Because Put replaces files by renaming, the reader keeps seeing the version
 // it opened. It returns the same errors as Get.
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
-	return s.open(ctx, "open", key)
-}
-
-func (s *Store) open(ctx context.Context, op, key string) (io.ReadCloser, error) {
-	p, err := s.prepare(ctx, op, key)
+	f, _, err := s.open(ctx, "open", key)
 	if err != nil {
 		return nil, err
 	}
+	return ctxio.ReadCloser(ctx, f), nil
+}
+
+// open opens the regular file that holds key.
+func (s *Store) open(ctx context.Context, op, key string) (*os.File, fs.FileInfo, error) {
+	p, err := s.prepare(ctx, op, key)
+	if err != nil {
+		return nil, nil, err
+	}
 	f, err := os.Open(p)
 	if isNotExist(err) {
-		return nil, fmt.Errorf("fileblob: %s %s: %w", op, key, blob.ErrNotFound)
+		return nil, nil, fmt.Errorf("fileblob: %s %s: %w", op, key, blob.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("fileblob: %s %s: %w", op, key, err)
+		return nil, nil, fmt.Errorf("fileblob: %s %s: %w", op, key, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("fileblob: %s %s: %w", op, key, err)
+		return nil, nil, fmt.Errorf("fileblob: %s %s: %w", op, key, err)
 	}
 	if !fi.Mode().IsRegular() {
 		// A directory "a" exists because key "a/b" does; "a" is no object.
 		f.Close()
-		return nil, fmt.Errorf("fileblob: %s %s: %w", op, key, blob.ErrNotFound)
+		return nil, nil, fmt.Errorf("fileblob: %s %s: %w", op, key, blob.ErrNotFound)
 	}
-	return ctxio.ReadCloser(ctx, f), nil
+	return f, fi, nil
 }
 
 // Put writes everything read from r to a temporary file in the key's

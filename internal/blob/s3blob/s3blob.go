@@ -188,7 +188,6 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 		return err
 	}
 	bufp := partPool.Get().(*[]byte)
-	defer partPool.Put(bufp)
 	buf := *bufp
 
 	r = ctxio.Reader(ctx, r)
@@ -200,8 +199,11 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 		err = s.putMultipart(ctx, k, r, buf)
 	}
 	if err != nil {
+		// After a failed or cancelled request the HTTP transport may still
+		// be reading buf, so it is not returned to the pool.
 		return fmt.Errorf("s3blob: put %s: %w", key, err)
 	}
+	partPool.Put(bufp)
 	return nil
 }
 
