@@ -2,6 +2,7 @@ package extract
 
 import (
 	"fmt"
+	"math"
 
 	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
 )
@@ -19,7 +20,7 @@ func (r *runner) organisation(t *tableState, row *pp.Row) {
 	if !r.check(t, row, o.ID, issues) {
 		return
 	}
-	r.register(t, o.ID, entry{line: int32(row.Line), hash: row.Hash(), updated: unixNano(o.UpdatedAt)})
+	r.register(t, o.ID, entry{line: int32(row.Line), hash: row.Hash(), stamp: unixNano(o.UpdatedAt)})
 }
 
 func (r *runner) client(t *tableState, row *pp.Row) {
@@ -40,7 +41,7 @@ func (r *runner) client(t *tableState, row *pp.Row) {
 		r.flags = append(r.flags, pp.Flag{Severity: pp.SeverityWarning, Code: "missing_email", Table: t.name, File: row.File, Line: row.Line, SourceID: c.ID,
 			Message: "the client has no email: migrated as a person of its own, which later exports cannot match by email"})
 	}
-	r.register(t, c.ID, entry{line: int32(row.Line), hash: row.Hash(), updated: unixNano(c.UpdatedAt), email: hashString(c.Email)})
+	r.register(t, c.ID, entry{line: int32(row.Line), hash: row.Hash(), stamp: unixNano(c.UpdatedAt)}.withEmail(hashString(c.Email)))
 }
 
 func (r *runner) referrer(t *tableState, row *pp.Row) {
@@ -52,7 +53,7 @@ func (r *runner) referrer(t *tableState, row *pp.Row) {
 		r.flags = append(r.flags, pp.Flag{Severity: pp.SeverityInfo, Code: "missing_email", Table: t.name, File: row.File, Line: row.Line, SourceID: x.ID,
 			Message: "the third party has no email"})
 	}
-	r.register(t, x.ID, entry{line: int32(row.Line), hash: row.Hash(), updated: unixNano(x.UpdatedAt)})
+	r.register(t, x.ID, entry{line: int32(row.Line), hash: row.Hash(), stamp: unixNano(x.UpdatedAt)})
 }
 
 func (r *runner) matter(t *tableState, row *pp.Row) {
@@ -99,7 +100,7 @@ func (r *runner) matter(t *tableState, row *pp.Row) {
 	if m.KeyStage != "" {
 		r.stageMapped(pl.Name, m.KeyStage, t, row, m.ID)
 	}
-	r.register(t, m.ID, entry{line: int32(row.Line), hash: row.Hash(), updated: unixNano(m.UpdatedAt),
+	r.register(t, m.ID, entry{line: int32(row.Line), hash: row.Hash(), stamp: unixNano(m.UpdatedAt),
 		v: [4]uint16{r.types.id(typeName), r.stages.id(m.KeyStage), r.statuses.id(status), r.pipelines.id(pl.Name)}})
 }
 
@@ -155,8 +156,10 @@ func (r *runner) matterClient(t *tableState, row *pp.Row) {
 	}
 	mt := r.tables[pp.TableMatters]
 	e := mt.ids[x.MatterID]
-	e.aux++
-	mt.ids[x.MatterID] = e
+	if e.links < math.MaxUint16 {
+		e.links++
+	}
+	mt.put(x.MatterID, e)
 }
 
 func (r *runner) matterReferrer(t *tableState, row *pp.Row) {

@@ -14,6 +14,10 @@ import (
 	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
 )
 
+// copyBuffers are reused across documents: a fresh 32 KiB buffer per file
+// is most of what a large export would otherwise allocate.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
 // docJob is one document file to check.
 type docJob struct {
 	line     int32
@@ -48,7 +52,8 @@ func (r *runner) document(t *tableState, row *pp.Row) {
 		if r.docPaths == nil {
 			r.docPaths = map[string]bool{}
 		}
-		r.docPaths[strings.ToLower(x.Path)] = true
+		// Copies: a value read from a row shares the memory of the whole record.
+		r.docPaths[strings.Clone(strings.ToLower(x.Path))] = true
 	}
 	if !r.check(t, row, x.ID, issues) {
 		return
@@ -61,7 +66,7 @@ func (r *runner) document(t *tableState, row *pp.Row) {
 	if r.docs == nil {
 		r.startDocPool()
 	}
-	r.docs.jobs <- docJob{line: int32(row.Line), id: x.ID, path: x.Path, sha256: x.SHA256, declared: x.SizeBytes, file: row.File}
+	r.docs.jobs <- docJob{line: int32(row.Line), id: strings.Clone(x.ID), path: strings.Clone(x.Path), sha256: strings.Clone(x.SHA256), declared: x.SizeBytes, file: row.File}
 }
 
 func (r *runner) startDocPool() {
@@ -102,7 +107,11 @@ func (r *runner) checkDocument(j docJob) docResult {
 	}
 	defer rc.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, rc)
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	// The struct hides the file's WriteTo, which would allocate a buffer
+	// of its own for every document.
+	n, err := io.CopyBuffer(h, struct{ io.Reader }{rc}, *buf)
 	res.size, res.err = n, err
 	res.sum = hex.EncodeToString(h.Sum(nil))
 	return res
@@ -130,13 +139,13 @@ func (r *runner) finishDocuments(t *tableState) {
 			t.setOutcome(res.line, outcome{status: Quarantined, code: code, sourceID: res.id, severity: pp.SeverityWarning, message: msg})
 			if e, ok := t.ids[res.id]; ok && e.line == res.line {
 				e.status = Quarantined
-				t.ids[res.id] = e
+				t.put(res.id, e)
 			}
 			continue
 		}
 		if e, ok := t.ids[res.id]; ok && e.line == res.line {
-			e.aux = res.size
-			t.ids[res.id] = e
+			e.stamp = res.size
+			t.put(res.id, e)
 		}
 		if !t.accepted(int(res.line)) {
 			continue

@@ -258,8 +258,8 @@ func (r *runner) mergeSharedEmails(t *tableState) {
 	}
 	var list []cl
 	for id, e := range t.ids {
-		if e.status == Accepted && e.email != 0 {
-			list = append(list, cl{e.line, id, e.email})
+		if e.status == Accepted && e.email() != 0 {
+			list = append(list, cl{e.line, id, e.email()})
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].line < list[j].line })
@@ -286,7 +286,7 @@ func (r *runner) mergeSharedEmails(t *tableState) {
 func (r *runner) register(t *tableState, id string, e entry) {
 	prev, ok := t.ids[id]
 	if !ok || prev.status != Accepted {
-		t.ids[id] = e
+		t.put(id, e)
 		return
 	}
 	if prev.hash == e.hash {
@@ -295,12 +295,12 @@ func (r *runner) register(t *tableState, id string, e entry) {
 		return
 	}
 	winner, loser := e, prev
-	if prev.updated > e.updated {
+	if prev.stamp > e.stamp {
 		winner, loser = prev, e
 	}
-	t.ids[id] = winner
+	t.put(id, winner)
 	how := "the one with the newer updated_at is kept"
-	if prev.updated == e.updated {
+	if prev.stamp == e.stamp {
 		how = "neither has a newer updated_at, so the later row is kept"
 	}
 	t.setOutcome(loser.line, outcome{status: Merged, code: "duplicate_conflict", sourceID: id, severity: pp.SeverityWarning,
@@ -314,7 +314,7 @@ func (r *runner) reject(t *tableState, row *pp.Row, id string, st Status, code, 
 	t.setOutcome(line, outcome{status: st, code: code, sourceID: id, severity: sev, message: msg})
 	if id != "" {
 		if prev, ok := t.ids[id]; !ok || (prev.status != Accepted && prev.status != Merged) {
-			t.ids[id] = entry{line: line, status: st}
+			t.put(id, entry{line: line, status: st})
 		}
 	}
 }

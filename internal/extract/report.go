@@ -152,7 +152,7 @@ func (r *runner) finishMatters() {
 	firstID := ""
 	n := 0
 	for id, e := range mt.ids {
-		if e.status == Accepted && e.aux == 0 {
+		if e.status == Accepted && e.links == 0 {
 			n++
 			if e.line < first {
 				first, firstID = e.line, id
@@ -174,7 +174,7 @@ func (r *runner) volumes() Volumes {
 		v.MattersByType[nonEmpty(r.types.name(e.v[0]))]++
 		v.MattersByStage[nonEmpty(r.stages.name(e.v[1]))]++
 		v.MattersByStatus[nonEmpty(r.statuses.name(e.v[2]))]++
-		if e.aux == 0 && r.tables[pp.TableMatterClients].present {
+		if e.links == 0 && r.tables[pp.TableMatterClients].present {
 			v.MattersWithoutAny++
 		}
 	}
@@ -190,13 +190,13 @@ func (r *runner) volumes() Volumes {
 			continue
 		}
 		v.Documents.Count++
-		v.Documents.Bytes += e.aux
-		if e.aux > v.Documents.LargestBytes {
-			v.Documents.LargestBytes = e.aux
+		v.Documents.Bytes += e.stamp
+		if e.stamp > v.Documents.LargestBytes {
+			v.Documents.LargestBytes = e.stamp
 		}
-		if limit > 0 && e.aux > limit {
+		if limit > 0 && e.stamp > limit {
 			v.Documents.OverLimit++
-			v.Documents.OverLimitBytes += e.aux
+			v.Documents.OverLimitBytes += e.stamp
 		}
 	}
 	v.Persons = r.tables[pp.TableClients].counts().Accepted + r.tables[pp.TableReferrers].counts().Accepted

@@ -395,7 +395,7 @@ func (r *runner) stageMatters(chunkMatters int) (KindChunks, error) {
 		{spillDocument, pp.TableDocuments, func(row *pp.Row) (string, any) {
 			x, _ := pp.DecodeDocument(row)
 			if e, ok := docs.ids[x.ID]; ok {
-				x.SizeBytes = e.aux
+				x.SizeBytes = e.stamp
 			}
 			x.OverLimit = limit > 0 && x.SizeBytes > limit
 			return x.MatterID, x

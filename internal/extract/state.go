@@ -3,6 +3,7 @@ package extract
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
 )
@@ -34,14 +35,29 @@ func (s Status) String() string {
 
 // entry is what is remembered of one id between passes: enough to resolve
 // duplicates and references, and to count volumes, without the row itself.
+// It is kept to 32 bytes: a million-row export holds hundreds of thousands.
 type entry struct {
-	line    int32
-	status  Status
-	hash    uint64
-	updated int64  // updated_at in Unix nanoseconds, 0 when absent
-	email   uint64 // clients: hash of the normalised email, 0 when none
-	aux     int64  // matters: accepted client links; documents: size in bytes
-	v       [4]uint16 // matters: type, stage, status, pipeline; activities: type
+	hash  uint64 // fingerprint of the row's values
+	stamp int64  // updated_at in Unix nanoseconds (0 when absent); documents: size in bytes
+	line  int32
+	// status is where the row stands; links counts a matter's accepted
+	// client links (saturating).
+	status Status
+	links  uint16
+	// v holds interned volume keys: matters' type, stage, status and
+	// pipeline; activities' type. Clients keep their email hash here.
+	v [4]uint16
+}
+
+// withEmail returns the entry holding a client's email hash.
+func (e entry) withEmail(h uint64) entry {
+	e.v = [4]uint16{uint16(h), uint16(h >> 16), uint16(h >> 32), uint16(h >> 48)}
+	return e
+}
+
+// email returns a client's email hash, 0 when it has none.
+func (e entry) email() uint64 {
+	return uint64(e.v[0]) | uint64(e.v[1])<<16 | uint64(e.v[2])<<32 | uint64(e.v[3])<<48
 }
 
 // outcome is the fate of a row that was not accepted.
@@ -86,6 +102,13 @@ func (t *tableState) setOutcome(line int32, o outcome) {
 		return
 	}
 	t.outcomes[line] = o
+}
+
+// put stores an entry under a copy of id: ids read from a row share the
+// memory of the whole record, which the index must not keep alive (nor may
+// a map update, which replaces a string key with the one given).
+func (t *tableState) put(id string, e entry) {
+	t.ids[strings.Clone(id)] = e
 }
 
 // lookup resolves a reference to a row of this table by id.

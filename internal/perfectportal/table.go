@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"sort"
 	"strconv"
@@ -174,6 +173,7 @@ type Header struct {
 	index map[string]int
 	// Custom lists the custom.<Name> columns' names, as written.
 	Custom []string
+	sorted []string
 }
 
 func newHeader() *Header { return &Header{index: map[string]int{}} }
@@ -262,19 +262,39 @@ func (r *Row) Custom() map[string]string {
 // Hash fingerprints the row's canonical values, so that identical
 // duplicates can be told from conflicting ones whatever the column order.
 func (r *Row) Hash() uint64 {
-	h := fnv.New64a()
-	cols := make([]string, 0, len(r.h.index))
-	for c := range r.h.index {
-		cols = append(cols, c)
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	mix := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= prime
+		}
 	}
-	sort.Strings(cols)
-	for _, c := range cols {
-		io.WriteString(h, c)
-		h.Write([]byte{0x1e})
-		io.WriteString(h, r.Get(c))
-		h.Write([]byte{0x1f})
+	for _, col := range r.h.sortedColumns() {
+		mix(col)
+		h ^= 0x1e
+		h *= prime
+		mix(r.Get(col))
+		h ^= 0x1f
+		h *= prime
 	}
-	return h.Sum64()
+	return h
+}
+
+// sortedColumns lists the header's canonical columns in name order, worked
+// out once per header.
+func (h *Header) sortedColumns() []string {
+	if len(h.sorted) != len(h.index) {
+		h.sorted = h.sorted[:0]
+		for c := range h.index {
+			h.sorted = append(h.sorted, c)
+		}
+		sort.Strings(h.sorted)
+	}
+	return h.sorted
 }
 
 // ScanResult sums up one pass over a table.

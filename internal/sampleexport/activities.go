@@ -33,13 +33,14 @@ func (g *gen) matterActivities(m *matterState) error {
 		}
 		times = append(times, g.beforeNow(t))
 	}
-	ambiguous := -1
+	planted := false
 	if g.opt.Messy && !g.ambiguousDone && !g.ambiguous.Before(m.created) && g.ambiguous.Before(m.end) {
 		times[0] = g.ambiguous
-		g.ambiguousDone = true
+		g.ambiguousDone, planted = true, true
 	}
 	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
-	if g.ambiguousDone && ambiguous < 0 {
+	ambiguous := -1
+	if planted {
 		ambiguous = slices.IndexFunc(times, func(t time.Time) bool { return t.Equal(g.ambiguous) })
 	}
 	unknownType := g.plant.take(m.due, "unknown_activity_type")

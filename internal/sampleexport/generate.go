@@ -558,17 +558,24 @@ func (g *gen) newClient(m *matterState, joint *client, plant string, forceOrg bo
 		c.email = " " + strings.ToUpper(prev.email[:1]) + prev.email[1:strings.IndexByte(prev.email, '@')] +
 			strings.ToUpper(prev.email[strings.IndexByte(prev.email, '@'):]) + " "
 	}
+	later := c.updated
+	if plant == "duplicate_conflict" {
+		// Exported twice: the later row has another phone number.
+		later = g.beforeNow(c.updated.Add(g.days(1, 20)))
+		if !later.After(c.updated) {
+			c.updated = later.Add(-time.Hour)
+			c.created = minTime(c.created, c.updated)
+		}
+	}
 	if err := g.writeClient(c, c.phone, c.updated); err != nil {
 		return nil, err
 	}
 	if plant == "duplicate_conflict" {
-		// Exported twice: the later row has another phone number.
-		later := g.beforeNow(c.updated.Add(g.days(1, 20)))
-		if !later.After(c.updated) {
-			later = c.updated.Add(time.Minute)
-			c.updated = c.updated.Add(-time.Hour)
+		phone := g.landline(c.addr.town)
+		for phone == c.phone {
+			phone = g.landline(c.addr.town)
 		}
-		if err := g.writeClient(c, g.landline(c.addr.town), later); err != nil {
+		if err := g.writeClient(c, phone, later); err != nil {
 			return nil, err
 		}
 	}
@@ -585,6 +592,13 @@ func (g *gen) writeClient(c *client, phone string, updated time.Time) error {
 	return g.b.row(perfectportal.TableClients, []string{c.id, c.title, c.first, c.last, c.email,
 		g.messyPhone(phone), g.messyPhone(c.mobile), c.addr.line1, c.addr.line2, c.addr.town, c.addr.county,
 		c.addr.postcode, "United Kingdom", c.orgID, rfc3339(c.created), rfc3339(updated)})
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func (g *gen) remember(c *client) {
