@@ -66,8 +66,9 @@ type Options struct {
 	// LargeDocumentBytes is the size of each large document; 0 means
 	// DefaultLargeDocumentBytes.
 	LargeDocumentBytes int64
-	// Now is the export time; every generated time is before it. The zero
-	// value means DefaultNow.
+	// Now is the export time; every generated timestamp is before it (an
+	// open matter's expected completion date may be later, as in life). The
+	// zero value means DefaultNow.
 	Now time.Time
 }
 
