@@ -200,6 +200,11 @@ func parse(name string, data []byte, base *Config) (*Config, error) {
 	d := newDecoder()
 	if root := d.document(data); root != nil {
 		d.config(root, base)
+		if d.tooMany {
+			// What was read is cut short: checking it would only add noise.
+			sortProblems(d.problems)
+			return nil, &Error{File: name, Problems: d.problems}
+		}
 		idx, problems := check(base, d.lines)
 		d.problems = append(d.problems, problems...)
 		if len(d.problems) == 0 {

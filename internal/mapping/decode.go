@@ -17,8 +17,9 @@ import (
 // entry by entry.
 
 // maxVisits bounds the nodes visited, so that aliases (*name) nested to expand
-// exponentially cannot make reading a small file take forever.
-const maxVisits = 200_000
+// exponentially cannot make reading a small file take forever. The default
+// configuration has about 250 values; a firm's is unlikely to reach 5,000.
+const maxVisits = 50_000
 
 type decoder struct {
 	lines    map[string]int // setting path -> line it is written on
