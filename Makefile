@@ -17,10 +17,10 @@ run: build
 build:
 	$(GO) build -o $(BIN)/conveyor ./cmd/conveyor
 
-## test: unit and integration tests, then a short run of every fuzz target
+## test: a short run of every fuzz target, then every unit and integration test
 test: vet
+	$(MAKE) --no-print-directory fuzz-short
 	$(GO) test -count=1 ./...
-	$(MAKE) fuzz-short
 
 vet:
 	$(GO) vet ./...

@@ -102,8 +102,8 @@ type Budget struct {
 // v2 POST persons, organizations, deals, activities 5; v1 POST notes, files,
 // deal participants 10.
 const (
-	costV2Create    = 5
-	costV1Create    = 10
+	costV2Create     = 5
+	costV1Create     = 10
 	tokensPerSeatDay = 30000
 )
 

@@ -325,7 +325,6 @@ func firstDiff(a, b string) string {
 	return ""
 }
 
-
 func TestPolicies(t *testing.T) {
 	cfg, err := mapping.Parse("p.yaml", []byte("version: 1\npolicies:\n  missing_email: skip\n  missing_title: skip\n  fallback_activity_type: call\n"))
 	if err != nil {

@@ -48,6 +48,7 @@ type Bundle struct {
 	root  string          // folder inside src holding the bundle, "" or "dir/"
 	files map[string]file // by lower-cased path relative to root
 	wb    *excelize.File  // the workbook, opened once when the bundle has one
+	facts map[string]FileFacts
 }
 
 // file is one regular file of a bundle.

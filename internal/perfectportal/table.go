@@ -137,13 +137,26 @@ func (b *Bundle) Locate(ctx context.Context, table string) (tf TableFile, flags 
 	return tf, flags, true, nil
 }
 
+// sniff reads a file once for its checksum and encoding facts; a workbook
+// holding many tables is read once, not once per table.
 func (b *Bundle) sniff(ctx context.Context, name string) (FileFacts, error) {
+	if f, ok := b.facts[name]; ok {
+		return f, nil
+	}
 	rc, err := b.OpenFile(ctx, name)
 	if err != nil {
 		return FileFacts{}, err
 	}
 	defer rc.Close()
-	return Sniff(rc)
+	f, err := Sniff(rc)
+	if err != nil {
+		return f, err
+	}
+	if b.facts == nil {
+		b.facts = map[string]FileFacts{}
+	}
+	b.facts[name] = f
+	return f, nil
 }
 
 func (b *Bundle) workbook(ctx context.Context) (*excelize.File, error) {
