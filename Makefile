@@ -31,7 +31,7 @@ fuzz-short fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/conveyor-fuzz.log 2>&1 || { cat /tmp/conveyor-fuzz.log; exit 1; }; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg >/tmp/conveyor-fuzz.log 2>&1 || { cat /tmp/conveyor-fuzz.log; exit 1; }; \
 	  done; \
 	done
 

@@ -23,7 +23,8 @@ var defaultYAML []byte
 
 // Config is a mapping configuration. Configs from Parse, Load and Default are
 // valid and have their lookup tables built; after changing one, call Validate
-// to check it and rebuild them.
+// to check it and rebuild them. Lookups only read, so any number of goroutines
+// may use one Config at once as long as none changes it.
 type Config struct {
 	// Version is the configuration format; only 1 exists.
 	Version int `yaml:"version"`
@@ -174,7 +175,10 @@ var defaultConfig = sync.OnceValue(func() *Config {
 // Default returns the default configuration, a fresh copy on each call that the
 // caller may change (then call Validate).
 func Default() *Config {
-	return defaultConfig().clone()
+	c := defaultConfig().clone()
+	idx, _ := check(c, nil)
+	c.setIndex(idx)
+	return c
 }
 
 // Parse reads a configuration from YAML on top of the default: what data leaves
@@ -182,7 +186,8 @@ func Default() *Config {
 // path, starts every error message. If anything is wrong, Parse returns a nil
 // Config and an *Error listing every problem with its line.
 func Parse(name string, data []byte) (*Config, error) {
-	return parse(name, data, Default())
+	// parse builds the lookup tables, so the default's copy need not.
+	return parse(name, data, defaultConfig().clone())
 }
 
 // Load reads and parses the configuration file at path. It returns the file
@@ -229,12 +234,14 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// clone returns a deep copy of c with its own lookup tables.
+// clone returns a deep copy of c without lookup tables.
 func (c *Config) clone() *Config {
 	n := *c
-	n.Headers = make(map[string]map[string][]string, len(c.Headers))
-	for t, cols := range c.Headers {
-		n.Headers[t] = cloneLists(cols)
+	if c.Headers != nil {
+		n.Headers = make(map[string]map[string][]string, len(c.Headers))
+		for t, cols := range c.Headers {
+			n.Headers[t] = cloneLists(cols)
+		}
 	}
 	n.MatterTypes = make([]MatterType, len(c.MatterTypes))
 	for i, mt := range c.MatterTypes {
@@ -257,8 +264,7 @@ func (c *Config) clone() *Config {
 		Custom:       maps.Clone(c.Fields.Custom),
 	}
 	n.Owners.Map = maps.Clone(c.Owners.Map)
-	idx, _ := check(&n, nil)
-	n.setIndex(idx)
+	n.idx = nil
 	return &n
 }
 

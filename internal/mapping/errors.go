@@ -28,7 +28,7 @@ type Error struct {
 	Problems []Problem
 }
 
-// Error lists the problems one a line, each as
+// Error lists the problems one per line, each as
 // `conveyor.yaml line 42: policies.missing_email: "maybe" is not one of migrate, skip`.
 func (e *Error) Error() string {
 	var b strings.Builder

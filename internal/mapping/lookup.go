@@ -47,7 +47,7 @@ func appendFold(dst []byte, s string) []byte {
 	return dst
 }
 
-func lookup(m map[string]string, raw string) (string, bool) {
+func lookup[V any](m map[string]V, raw string) (V, bool) {
 	var buf [64]byte
 	v, ok := m[string(appendFold(buf[:0], raw))]
 	return v, ok
@@ -96,7 +96,7 @@ func (c *Config) ActivityType(raw string) (typ string, ok bool) {
 // no default pipeline, which never validates.
 func (c *Config) PipelineFor(matterType string) *Pipeline {
 	idx := c.index()
-	i, ok := lookupInt(idx.pipelineByType, matterType)
+	i, ok := lookup(idx.pipelineByType, matterType)
 	if !ok {
 		i = idx.defaultPipeline
 	}
@@ -104,12 +104,6 @@ func (c *Config) PipelineFor(matterType string) *Pipeline {
 		return nil
 	}
 	return &c.Pipelines[i]
-}
-
-func lookupInt(m map[string]int, raw string) (int, bool) {
-	var buf [64]byte
-	v, ok := m[string(appendFold(buf[:0], raw))]
-	return v, ok
 }
 
 // StageFor returns the stage a source stage name goes to in this pipeline; a
