@@ -21,7 +21,7 @@ import (
 // most of a minute, so it is kept between runs.
 func benchExport(b *testing.B, n int) string {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("conveyor-bench-export-%d-v1", n))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("conveyor-bench-export-%d-v2", n))
 	if _, err := os.Stat(filepath.Join(dir, pp.ManifestName)); err == nil {
 		return dir
 	}
