@@ -350,6 +350,23 @@ func (b *Bundle) Scan(ctx context.Context, tf TableFile, aliases map[string]stri
 	return res, err
 }
 
+// readHeader maps a header row to canonical columns and reports what was
+// odd about it.
+func readHeader(tf TableFile, spec TableSpec, aliases map[string]string, raw []string) (*Header, []Flag) {
+	h := newHeader()
+	var repeats, unknown []string
+	for _, r := range raw {
+		canon, repeat := h.add(r, spec, aliases)
+		switch {
+		case repeat:
+			repeats = append(repeats, strings.TrimSpace(r))
+		case canon == "" && strings.TrimSpace(r) != "":
+			unknown = append(unknown, strings.TrimSpace(r))
+		}
+	}
+	return h, headerFlags(tf, spec, h, repeats, unknown)
+}
+
 // headerFlags reports unknown, repeated and missing columns.
 func headerFlags(tf TableFile, spec TableSpec, h *Header, repeats, unknown []string) []Flag {
 	var flags []Flag
@@ -416,19 +433,8 @@ func (b *Bundle) scanCSV(ctx context.Context, tf TableFile, spec TableSpec, alia
 	if err != nil {
 		return res, fmt.Errorf("%s line 1: the header cannot be read as CSV: %w", tf.File, err)
 	}
-	h := newHeader()
-	var repeats, unknown []string
-	for _, raw := range rec {
-		canon, repeat := h.add(raw, spec, aliases)
-		switch {
-		case repeat:
-			repeats = append(repeats, strings.TrimSpace(raw))
-		case canon == "" && strings.TrimSpace(raw) != "":
-			unknown = append(unknown, strings.TrimSpace(raw))
-		}
-	}
-	res.Header = h
-	res.Flags = headerFlags(tf, spec, h, repeats, unknown)
+	h, flags := readHeader(tf, spec, aliases, rec)
+	res.Header, res.Flags = h, flags
 	row := &Row{Table: tf.Table, File: tf.File, Format: FormatCSV, h: h}
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
@@ -649,20 +655,8 @@ func (b *Bundle) scanXLSX(ctx context.Context, tf TableFile, spec TableSpec, ali
 			if allBlank(cols) {
 				continue // leading empty rows before the header
 			}
-			h = newHeader()
-			var repeats, unknown []string
-			for _, raw := range cols {
-				canon, repeat := h.add(raw, spec, aliases)
-				switch {
-				case repeat:
-					repeats = append(repeats, strings.TrimSpace(raw))
-				case canon == "" && strings.TrimSpace(raw) != "":
-					unknown = append(unknown, strings.TrimSpace(raw))
-				}
-			}
-			res.Header = h
-			res.Flags = headerFlags(tf, spec, h, repeats, unknown)
-			row.h = h
+			h, res.Flags = readHeader(tf, spec, aliases, cols)
+			res.Header, row.h = h, h
 			continue
 		}
 		if allBlank(cols) {
