@@ -29,6 +29,7 @@ var commands = []struct {
 	{"extract", "audit an export and stage its accepted rows as canonical chunks", cmdExtract},
 	{"sample-export", "write a realistic, deterministic sample export bundle", cmdSampleExport},
 	{"init-config", "write the default mapping configuration, with comments", cmdInitConfig},
+	{"sandbox", "run a Pipedrive-compatible sandbox server for tests and rehearsals", cmdSandbox},
 }
 
 func main() {
