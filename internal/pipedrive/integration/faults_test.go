@@ -140,7 +140,6 @@ func TestUnauthorised(t *testing.T) {
 	}
 }
 
-
 // TestDailyBudget spends a lite company's whole day (30,000 tokens) on
 // list calls: the client stops with BudgetExhaustedError naming midnight
 // UTC, and after the sandbox clock passes it the client works again.
