@@ -50,11 +50,11 @@ type Throttle struct {
 //
 // A token bucket of size B refilling at r admits up to B + r·T requests in
 // any interval of length T, so the bucket is kept at B = 1 (the largest
-// steady rate for a given bound) and each worker's share n =
-// floor(limit/workers) is spaced by windowRate: at most n-1 of its
-// requests fall in any window even with half a spacing of timing jitter.
-// For growth alone that is 38.5 requests per 2 s (96% of the limit); for
-// lite, 18.5 (92.5%).
+// steady rate for a given bound) and each worker's share of the window
+// (see share) is spaced by windowRate, which holds it to that share even
+// with half a spacing of timing jitter. Alone on growth that is 38.5
+// requests per 2 s (96% of the limit); four workers on growth, 9.5 each
+// (95%); alone on lite, 18.5 (92.5%).
 //
 // Workers must leave each client at least 2 requests per window of the
 // general limit. Search (SearchLimit per window) is shared the same way;
@@ -69,9 +69,9 @@ func ThrottleFor(plan Plan, workers int) (Throttle, error) {
 		return Throttle{}, fmt.Errorf("pipedrive: %d workers is too many for the %s plan's %d requests per %s: at most %d",
 			workers, plan.Name, plan.Burst, BurstWindow, plan.Burst/2)
 	}
-	t := Throttle{Rate: windowRate(n), Burst: 1, SearchBurst: 1}
+	t := Throttle{Rate: windowRate(share(n, workers)), Burst: 1, SearchBurst: 1}
 	if s := SearchLimit / workers; s >= 2 {
-		t.SearchRate = windowRate(s)
+		t.SearchRate = windowRate(share(s, workers))
 	} else {
 		// One search per worker every workers/SearchLimit windows: spaced
 		// by more than a window, each worker has at most one search in any
@@ -82,15 +82,27 @@ func ThrottleFor(plan Plan, workers int) (Throttle, error) {
 	return t, nil
 }
 
-// windowRate spaces requests BurstWindow/(n-1.5) apart. The n-1 that fit
-// in one window then span less than the window by half a spacing, which
-// absorbs the jitter of real timers and networks: spaced at exactly
-// BurstWindow/(n-1), n requests would span exactly one window, and a tenth
-// of a millisecond of delay on the first would put n in the server's
-// window (measured: 73% of the limit in real time, against 97% on a
-// virtual clock). The microsecond absorbs rate.Limiter's truncation.
-func windowRate(n int) rate.Limit {
-	return rate.Every(2*BurstWindow/time.Duration(2*n-3) + time.Microsecond)
+// share is how many requests one of workers clients may have in one
+// window, out of its n: all n when several share the token (together at
+// most the limit), one fewer for a lone client, so that its own traffic
+// never leaves the server's window empty (x-ratelimit-remaining: 0).
+func share(n, workers int) int {
+	if workers == 1 {
+		return n - 1
+	}
+	return n
+}
+
+// windowRate spaces requests BurstWindow/(m-0.5) apart, so that at most m
+// fall in any window of BurstWindow: m of them span less than the window
+// by half a spacing, which absorbs the jitter of real timers and networks.
+// (Spaced at exactly BurstWindow/(m-1), m+1 requests would span exactly
+// one window, and a tenth of a millisecond of delay on the first would put
+// m+1 in the server's window: measured, 73% of the limit in real time,
+// against 97% on a virtual clock.) The microsecond absorbs rate.Limiter's
+// truncation.
+func windowRate(m int) rate.Limit {
+	return rate.Every(2*BurstWindow/time.Duration(2*m-1) + time.Microsecond)
 }
 
 type lane int
