@@ -40,7 +40,7 @@ func random(n int) []byte {
 
 func TestPrepare(t *testing.T) {
 	text := []byte(strings.Repeat("Completion statement, page after page. ", 2000)) // ~78 KB, compresses well
-	noise := random(50_000)                                                          // does not compress
+	noise := random(50_000)                                                         // does not compress
 	modTime := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 	tests := []struct {
 		name      string
