@@ -38,7 +38,9 @@ func MatterKey(id string) string { return "matter/" + id }
 
 // ParticipantKey is the key of a person added to a matter's deal; person is
 // the person's own key (ClientKey or ReferrerKey).
-func ParticipantKey(matterID, person string) string { return MatterKey(matterID) + "/participant/" + person }
+func ParticipantKey(matterID, person string) string {
+	return MatterKey(matterID) + "/participant/" + person
+}
 
 // ActivityKey is the key of an activity or note.
 func ActivityKey(id string) string { return "activity/" + id }
