@@ -39,4 +39,5 @@ func init() {
 	routes["GET /v1/users/me"] = currentUser
 	routes["GET /v1/activityTypes"] = listActivityTypes
 	routes["POST /v1/activityTypes"] = addActivityType
+	addDeleteRoutes()
 }

@@ -1,0 +1,699 @@
+package migrate
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/conveyor-migrate/conveyor/internal/ledger"
+	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
+)
+
+// RollbackInput is the Rollback step's input.
+type RollbackInput struct {
+	MigrationID string `json:"migration_id"`
+	// Run limits the rollback to the writes of one run; empty means every run.
+	Run string `json:"run,omitempty"`
+	// Force undoes writes to records someone edited in Pipedrive after the
+	// migration wrote them; without it they are left alone and flagged.
+	Force bool `json:"force,omitempty"`
+	// Apply undoes the writes; without it the step only reads Pipedrive and
+	// the ledger and reports what it would do.
+	Apply bool `json:"apply"`
+}
+
+// RollbackOutput is what the Rollback step hands on: the report's key and
+// counts of entries. Without Apply the counts say what Apply would do.
+type RollbackOutput struct {
+	MigrationID string `json:"migration_id"`
+	Run         string `json:"run,omitempty"`
+	Applied     bool   `json:"applied"`
+	// Report is the key of rollback-<run or all>.json (with Apply) or
+	// rollback-<run or all>-dry-run.json (without): a RollbackReport.
+	Report string `json:"report"`
+	// Deleted: created records deleted. Restored: updated or linked
+	// records given back their previous values.
+	Deleted  int `json:"deleted"`
+	Restored int `json:"restored"`
+	// AlreadyGone: the record was deleted already (by someone, or by an
+	// interrupted rollback). Unchanged: an update or link with nothing to
+	// restore, or whose record holds its previous values already.
+	AlreadyGone int `json:"already_gone"`
+	Unchanged   int `json:"unchanged"`
+	// Flagged writes were left alone and stay written: edited in Pipedrive
+	// since (without Force), or not undoable (see the report's reasons).
+	// Forced ones were edited since and undone anyway (Force).
+	Flagged int `json:"flagged"`
+	Forced  int `json:"forced"`
+	// Unknown: pending writes, which may or may not have reached
+	// Pipedrive; marked abandoned, to check by hand.
+	Unknown int `json:"unknown"`
+	// AlreadyRolledBack counts entries rolled back or abandoned before;
+	// OtherRuns entries of runs other than Run.
+	AlreadyRolledBack int `json:"already_rolled_back"`
+	OtherRuns         int `json:"other_runs"`
+}
+
+// Rollback actions, as RollbackCount and RollbackItem name them.
+const (
+	RollbackDelete    = "delete"
+	RollbackRestore   = "restore"
+	RollbackGone      = "gone"
+	RollbackUnchanged = "unchanged"
+	RollbackFlagged   = "flagged"
+	RollbackUnknown   = "unknown"
+)
+
+// RollbackReport is rollback-<run or all>.json.
+type RollbackReport struct {
+	MigrationID string `json:"migration_id"`
+	Run         string `json:"run,omitempty"`
+	Applied     bool   `json:"applied"`
+	Force       bool   `json:"force"`
+	// Totals are the step's output counts.
+	Totals RollbackOutput `json:"totals"`
+	// Counts are per Pipedrive kind, ledger operation and action.
+	Counts []RollbackCount `json:"counts"`
+	// Flagged are the writes to records edited since the migration (left
+	// alone, or undone with Force) and the writes that cannot be undone.
+	Flagged []RollbackItem `json:"flagged,omitempty"`
+	// Unknown are the pending writes marked abandoned: whether each
+	// reached Pipedrive is unknown, so check them by hand.
+	Unknown []RollbackItem `json:"unknown,omitempty"`
+}
+
+// RollbackCount is how many entries of one kind and operation met one action.
+type RollbackCount struct {
+	Kind   string    `json:"kind"`
+	Op     ledger.Op `json:"op"`
+	Action string    `json:"action"`
+	N      int       `json:"n"`
+}
+
+// RollbackItem is one ledger entry the report names. It holds keys, ids
+// and times, never field values.
+type RollbackItem struct {
+	Key      string    `json:"key"`
+	Kind     string    `json:"kind"`
+	Op       ledger.Op `json:"op"`
+	Run      string    `json:"run,omitempty"`
+	TargetID int64     `json:"target_id,omitempty"`
+	ParentID int64     `json:"parent_id,omitempty"`
+	Reason   string    `json:"reason"`
+	// WrittenUpdateTime is the update_time the migration's write left;
+	// CurrentUpdateTime the record's when the rollback read it.
+	WrittenUpdateTime string `json:"written_update_time,omitempty"`
+	CurrentUpdateTime string `json:"current_update_time,omitempty"`
+	// LeftAlone is false for an edited record that Force undid anyway.
+	LeftAlone bool `json:"left_alone"`
+}
+
+// Rollback undoes a migration's writes (of one run, or of every run), the
+// newest first, as the ledger recorded them: a created record is deleted
+// (Pipedrive keeps it, marked deleted, for 30 days), an updated or linked
+// one gets back the values in its entry's Previous, and each undone entry
+// becomes rolled_back. A record whose update_time is later than the one
+// the migration's write left was edited in Pipedrive since: it is left
+// alone and flagged unless Force. A pending entry, whose write may or may
+// not have happened, is marked abandoned and reported for a check by hand.
+// Without Apply nothing is written to Pipedrive or the ledger; the report
+// says what Apply would do.
+//
+// Running it again is safe: rolled-back entries are skipped, so a rollback
+// stopped part-way (an error, a crash, the daily budget) carries on where
+// it stopped. It returns *InputError for a bad input, Pipedrive's named
+// errors as they are (a *pipedrive.BudgetExhaustedError means wait until
+// its ResumeAt and run again), and wrapped errors of the ledger and the
+// store, which are worth retrying. A write Pipedrive refuses to undo
+// (*pipedrive.ValidationError) is flagged, and the rollback goes on.
+//
+// Previous, for an update or a link, is a JSON object in the shape of the
+// record's v2 PATCH body: built-in fields by their v2 names, custom fields
+// under "custom_fields" (or at the top level, by their 40-hex keys); null
+// means the field was empty. A custom field is cleared with null; a
+// built-in field cannot be, as the client's typed Update calls do not send
+// empty values, so such an entry is flagged, not half restored.
+func (e *Env) Rollback(ctx context.Context, in RollbackInput) (RollbackOutput, error) {
+	if !idPattern.MatchString(in.MigrationID) {
+		return RollbackOutput{}, &InputError{Msg: fmt.Sprintf("migration_id %q: use letters, digits, '.', '_' and '-' (up to 80)", in.MigrationID)}
+	}
+	if in.Run != "" && !idPattern.MatchString(in.Run) {
+		return RollbackOutput{}, &InputError{Msg: fmt.Sprintf("run %q: use letters, digits, '.', '_' and '-' (up to 80)", in.Run)}
+	}
+	if e.Ledger == nil || e.Pipedrive == nil {
+		return RollbackOutput{}, errors.New("migrate: Rollback needs a ledger and a Pipedrive client")
+	}
+	name := "all"
+	if in.Run != "" {
+		name = in.Run
+	}
+	report := "rollback-" + name + ".json"
+	if !in.Apply {
+		report = "rollback-" + name + "-dry-run.json"
+	}
+	rb := &rollback{env: e, in: in, counts: map[RollbackCount]int{},
+		out: RollbackOutput{MigrationID: in.MigrationID, Run: in.Run, Applied: in.Apply, Report: Prefix(in.MigrationID) + report}}
+	if err := e.Ledger.List(ctx, in.MigrationID, func(en ledger.Entry) error { return rb.entry(ctx, en) }); err != nil {
+		e.log().WarnContext(ctx, "rollback stopped", "migration", in.MigrationID, "applied", in.Apply,
+			"deleted", rb.out.Deleted, "restored", rb.out.Restored, "flagged", rb.out.Flagged)
+		return RollbackOutput{}, err
+	}
+
+	rep := RollbackReport{MigrationID: in.MigrationID, Run: in.Run, Applied: in.Apply, Force: in.Force, Totals: rb.out,
+		Counts: make([]RollbackCount, 0, len(rb.counts)), Flagged: rb.flagged, Unknown: rb.unknown}
+	for c, n := range rb.counts {
+		c.N = n
+		rep.Counts = append(rep.Counts, c)
+	}
+	slices.SortFunc(rep.Counts, func(a, b RollbackCount) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Op, b.Op), cmp.Compare(a.Action, b.Action))
+	})
+	if err := e.putJSON(ctx, rb.out.Report, rep); err != nil {
+		return RollbackOutput{}, err
+	}
+	o := rb.out
+	e.log().InfoContext(ctx, "rollback", "migration", in.MigrationID, "run", in.Run, "applied", in.Apply, "force", in.Force,
+		"deleted", o.Deleted, "restored", o.Restored, "already_gone", o.AlreadyGone, "unchanged", o.Unchanged,
+		"flagged", o.Flagged, "forced", o.Forced, "unknown", o.Unknown, "already_rolled_back", o.AlreadyRolledBack,
+		"other_runs", o.OtherRuns)
+	return rb.out, nil
+}
+
+// rollback is one Rollback's progress.
+type rollback struct {
+	env     *Env
+	in      RollbackInput
+	out     RollbackOutput
+	counts  map[RollbackCount]int // N zero: the key
+	flagged []RollbackItem
+	unknown []RollbackItem
+	// notes and files are listed once, when the first is needed: the
+	// client has no call to get one by id, and a page of 500 notes (100
+	// files) costs less than a get each would.
+	notes map[int]pipedrive.Note
+	files map[int]pipedrive.File
+}
+
+func (rb *rollback) entry(ctx context.Context, en ledger.Entry) error {
+	if rb.in.Run != "" && en.Run != rb.in.Run {
+		rb.out.OtherRuns++
+		return nil
+	}
+	switch en.Status {
+	case ledger.StatusRolledBack, ledger.StatusAbandoned:
+		rb.out.AlreadyRolledBack++
+		return nil
+	case ledger.StatusPending:
+		return rb.pending(ctx, en)
+	case ledger.StatusWritten:
+	default:
+		rb.flag(en, fmt.Sprintf("status %q is not one rollback knows", en.Status), "")
+		return nil
+	}
+	switch en.Op {
+	case ledger.OpCreate:
+		return rb.undoCreate(ctx, en)
+	case ledger.OpUpdate, ledger.OpLink:
+		return rb.undoUpdate(ctx, en)
+	}
+	rb.flag(en, fmt.Sprintf("operation %q is not one rollback knows", en.Op), "")
+	return nil
+}
+
+// pending marks an entry whose write may or may not have happened
+// abandoned. Finding its record would take a search by Perfect Portal id
+// per entry (or, for a schema item, a find by name that could match an
+// item that was there before): not worth it for what a crash leaves, a
+// handful of entries, which the report names.
+func (rb *rollback) pending(ctx context.Context, en ledger.Entry) error {
+	rb.count(en, RollbackUnknown)
+	rb.out.Unknown++
+	rb.unknown = append(rb.unknown, rb.item(en,
+		"pending: the write may or may not have reached Pipedrive; check by hand, by the source id in its key", "", true))
+	return rb.commit(ctx, en, ledger.StatusPending, ledger.StatusAbandoned)
+}
+
+// undoCreate deletes a created record.
+func (rb *rollback) undoCreate(ctx context.Context, en ledger.Entry) error {
+	del, problem := rb.deleter(en)
+	if problem != "" {
+		rb.flag(en, problem, "")
+		return nil
+	}
+	cur, err := rb.look(ctx, en)
+	if err != nil {
+		return err
+	}
+	if cur.gone {
+		return rb.done(ctx, en, RollbackGone)
+	}
+	forced, leave := rb.edited(en, cur)
+	if leave {
+		return nil
+	}
+	if rb.in.Apply {
+		err := del(ctx)
+		var nf *pipedrive.NotFoundError
+		var invalid *pipedrive.ValidationError
+		switch {
+		case errors.As(err, &nf):
+			return rb.done(ctx, en, RollbackGone)
+		case errors.As(err, &invalid):
+			rb.unforce(forced)
+			rb.flag(en, "Pipedrive refused the delete: "+invalid.Message, cur.updateTime)
+			return nil
+		case err != nil:
+			return fromPipedrive("roll back "+en.TargetKind, err)
+		}
+	}
+	return rb.done(ctx, en, RollbackDelete)
+}
+
+// undoUpdate gives an updated or linked record its previous values back.
+func (rb *rollback) undoUpdate(ctx context.Context, en ledger.Entry) error {
+	var prev map[string]json.RawMessage
+	if len(bytes.TrimSpace(en.Previous)) > 0 {
+		if err := json.Unmarshal(en.Previous, &prev); err != nil {
+			rb.flag(en, "previous values are not a JSON object", "")
+			return nil
+		}
+	}
+	if len(prev) == 0 {
+		return rb.done(ctx, en, RollbackUnchanged)
+	}
+	patch, problem := rb.patcher(en, prev)
+	if problem != "" {
+		rb.flag(en, problem, "")
+		return nil
+	}
+	cur, err := rb.look(ctx, en)
+	if err != nil {
+		return err
+	}
+	if cur.gone {
+		return rb.done(ctx, en, RollbackGone)
+	}
+	if cur.fields != nil && holdsPrevious(cur.fields, prev) {
+		// Nothing to give back: the record has its previous values,
+		// e.g. restored by a rollback interrupted before its commit.
+		return rb.done(ctx, en, RollbackUnchanged)
+	}
+	forced, leave := rb.edited(en, cur)
+	if leave {
+		return nil
+	}
+	if rb.in.Apply {
+		err := patch(ctx)
+		var nf *pipedrive.NotFoundError
+		var invalid *pipedrive.ValidationError
+		switch {
+		case errors.As(err, &nf):
+			return rb.done(ctx, en, RollbackGone)
+		case errors.As(err, &invalid):
+			rb.unforce(forced)
+			rb.flag(en, "Pipedrive refused the previous values: "+invalid.Message, cur.updateTime)
+			return nil
+		case err != nil:
+			return fromPipedrive("restore "+en.TargetKind, err)
+		}
+	}
+	return rb.done(ctx, en, RollbackRestore)
+}
+
+// edited decides what to do with a record edited since the write: leave
+// it (flagged) unless Force, which undoes it anyway (flagged as forced).
+func (rb *rollback) edited(en ledger.Entry, cur recordNow) (forced, leave bool) {
+	if !updatedSince(cur.updateTime, en.TargetUpdateTime) {
+		return false, false
+	}
+	reason := "edited in Pipedrive after the migration wrote it"
+	if !rb.in.Force {
+		rb.flag(en, reason, cur.updateTime)
+		return false, true
+	}
+	rb.out.Forced++
+	rb.flagged = append(rb.flagged, rb.item(en, reason+"; undone anyway (force)", cur.updateTime, false))
+	return true, false
+}
+
+// unforce takes back the forced mark of an undo that then failed and is flagged.
+func (rb *rollback) unforce(forced bool) {
+	if forced {
+		rb.out.Forced--
+		rb.flagged = rb.flagged[:len(rb.flagged)-1]
+	}
+}
+
+func (rb *rollback) flag(en ledger.Entry, reason, currentUpdateTime string) {
+	rb.count(en, RollbackFlagged)
+	rb.out.Flagged++
+	rb.flagged = append(rb.flagged, rb.item(en, reason, currentUpdateTime, true))
+}
+
+func (rb *rollback) item(en ledger.Entry, reason, currentUpdateTime string, leftAlone bool) RollbackItem {
+	return RollbackItem{Key: en.Key, Kind: en.TargetKind, Op: en.Op, Run: en.Run, TargetID: en.TargetID, ParentID: en.ParentID,
+		Reason: reason, WrittenUpdateTime: en.TargetUpdateTime, CurrentUpdateTime: currentUpdateTime, LeftAlone: leftAlone}
+}
+
+func (rb *rollback) count(en ledger.Entry, action string) {
+	rb.counts[RollbackCount{Kind: en.TargetKind, Op: en.Op, Action: action}]++
+}
+
+// done counts an undone entry and, with Apply, marks it rolled back.
+func (rb *rollback) done(ctx context.Context, en ledger.Entry, action string) error {
+	rb.count(en, action)
+	switch action {
+	case RollbackDelete:
+		rb.out.Deleted++
+	case RollbackRestore:
+		rb.out.Restored++
+	case RollbackGone:
+		rb.out.AlreadyGone++
+	case RollbackUnchanged:
+		rb.out.Unchanged++
+	}
+	return rb.commit(ctx, en, ledger.StatusWritten, ledger.StatusRolledBack)
+}
+
+func (rb *rollback) commit(ctx context.Context, en ledger.Entry, from, to ledger.Status) error {
+	if !rb.in.Apply {
+		return nil
+	}
+	en.Status, en.UpdatedAt = to, rb.env.now()
+	if err := rb.env.Ledger.Update(ctx, from, en); err != nil {
+		return fmt.Errorf("ledger: mark %s %s: %w", en.Key, to, err)
+	}
+	return nil
+}
+
+// deleter returns the call that deletes an entry's record, or why there is none.
+func (rb *rollback) deleter(en ledger.Entry) (func(context.Context) error, string) {
+	pd := rb.env.Pipedrive
+	id := int(en.TargetID)
+	byID := func(f func(context.Context, int) error) (func(context.Context) error, string) {
+		if id <= 0 {
+			return nil, "the entry has no Pipedrive id"
+		}
+		return func(ctx context.Context) error { return f(ctx, id) }, ""
+	}
+	switch en.TargetKind {
+	case "person":
+		return byID(pd.DeletePerson)
+	case "organization":
+		return byID(pd.DeleteOrganization)
+	case "deal":
+		return byID(pd.DeleteDeal)
+	case "activity":
+		return byID(pd.DeleteActivity)
+	case "note":
+		return byID(pd.DeleteNote)
+	case "file":
+		return byID(pd.DeleteFile)
+	case "participant":
+		if en.ParentID <= 0 {
+			return nil, "the participant's entry has no deal id"
+		}
+		deal := int(en.ParentID)
+		return byID(func(ctx context.Context, id int) error { return pd.DeleteParticipant(ctx, deal, id) })
+	case KindPipeline:
+		return byID(pd.DeletePipeline)
+	case KindStage:
+		return byID(pd.DeleteStage)
+	case KindActivityType:
+		return byID(pd.DeleteActivityType)
+	case KindDealField, KindPersonField, KindOrganizationField:
+		var ft fieldTarget
+		if err := json.Unmarshal(en.Previous, &ft); err != nil || ft.FieldCode == "" {
+			return nil, "the field's entry has no field_code"
+		}
+		kind := fieldKindOf(en.TargetKind)
+		return func(ctx context.Context) error { return pd.DeleteField(ctx, kind, ft.FieldCode) }, ""
+	}
+	return nil, fmt.Sprintf("rollback cannot delete a %q", en.TargetKind)
+}
+
+// patcher returns the call that restores prev onto an entry's record, or
+// why there is none.
+func (rb *rollback) patcher(en ledger.Entry, prev map[string]json.RawMessage) (func(context.Context) error, string) {
+	pd := rb.env.Pipedrive
+	id := int(en.TargetID)
+	if id <= 0 {
+		return nil, "the entry has no Pipedrive id"
+	}
+	switch en.TargetKind {
+	case "person":
+		return restoreVia(prev, func(ctx context.Context, in pipedrive.PersonInput) error {
+			_, err := pd.UpdatePerson(ctx, id, in)
+			return err
+		})
+	case "organization":
+		return restoreVia(prev, func(ctx context.Context, in pipedrive.OrganizationInput) error {
+			_, err := pd.UpdateOrganization(ctx, id, in)
+			return err
+		})
+	case "deal":
+		return restoreVia(prev, func(ctx context.Context, in pipedrive.DealInput) error {
+			_, err := pd.UpdateDeal(ctx, id, in)
+			return err
+		})
+	case "activity":
+		return restoreVia(prev, func(ctx context.Context, in pipedrive.ActivityInput) error {
+			_, err := pd.UpdateActivity(ctx, id, in)
+			return err
+		})
+	}
+	return nil, fmt.Sprintf("rollback cannot restore a %q: the client has no update call for it", en.TargetKind)
+}
+
+// customFieldKeyRE is the shape of a custom field's key.
+var customFieldKeyRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// restoreVia builds the typed update body T that sends prev, or says
+// which fields of prev T cannot send: an unknown field, or an empty value
+// that T's omitempty tags would drop.
+func restoreVia[T any](prev map[string]json.RawMessage, update func(context.Context, T) error) (func(context.Context) error, string) {
+	var in T
+	var bad []string
+	custom := map[string]json.RawMessage{}
+	for k, v := range prev {
+		switch {
+		case k == "custom_fields":
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(v, &m); err != nil {
+				bad = append(bad, k)
+				continue
+			}
+			maps.Copy(custom, m)
+		case customFieldKeyRE.MatchString(k):
+			custom[k] = v
+		default:
+			snippet, _ := json.Marshal(map[string]json.RawMessage{k: v})
+			if !typedSends[T](snippet, k) {
+				bad = append(bad, k)
+				continue
+			}
+			_ = json.Unmarshal(snippet, &in) // typedSends decoded it already
+		}
+	}
+	if len(custom) > 0 {
+		snippet, _ := json.Marshal(map[string]any{"custom_fields": custom})
+		if typedSends[T](snippet, "custom_fields") {
+			_ = json.Unmarshal(snippet, &in)
+		} else {
+			bad = append(bad, "custom_fields")
+		}
+	}
+	if len(bad) > 0 {
+		slices.Sort(bad)
+		return nil, fmt.Sprintf("cannot restore %q: the client's update call cannot send that value (an empty built-in field cannot be cleared)", bad)
+	}
+	return func(ctx context.Context) error { return update(ctx, in) }, ""
+}
+
+// typedSends reports whether snippet, a JSON object, decodes into T and T
+// encodes key again.
+func typedSends[T any](snippet []byte, key string) bool {
+	var probe T
+	dec := json.NewDecoder(bytes.NewReader(snippet))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&probe); err != nil {
+		return false
+	}
+	out, err := json.Marshal(probe)
+	if err != nil {
+		return false
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(out, &m); err != nil {
+		return false
+	}
+	_, ok := m[key]
+	return ok
+}
+
+// recordNow is what the rollback read of a record.
+type recordNow struct {
+	gone bool
+	// updateTime is empty for the kinds that are not read (participants
+	// and schema items): their deletes are not checked for edits.
+	updateTime string
+	// fields are the record's fields as JSON, custom ones under
+	// "custom_fields" (persons, organizations, deals, activities).
+	fields map[string]any
+}
+
+// look reads an entry's record: gone (404 or marked deleted), its
+// update_time and fields.
+func (rb *rollback) look(ctx context.Context, en ledger.Entry) (recordNow, error) {
+	pd := rb.env.Pipedrive
+	id := int(en.TargetID)
+	var (
+		v       any
+		ut      pipedrive.Time
+		deleted bool
+		err     error
+	)
+	switch en.TargetKind {
+	case "person":
+		var p pipedrive.Person
+		p, err = pd.GetPerson(ctx, id)
+		v, ut, deleted = p, p.UpdateTime, p.IsDeleted
+	case "organization":
+		var o pipedrive.Organization
+		o, err = pd.GetOrganization(ctx, id)
+		v, ut, deleted = o, o.UpdateTime, o.IsDeleted
+	case "deal":
+		var d pipedrive.Deal
+		d, err = pd.GetDeal(ctx, id)
+		v, ut, deleted = d, d.UpdateTime, d.IsDeleted
+	case "activity":
+		var a pipedrive.Activity
+		a, err = pd.GetActivity(ctx, id)
+		v, ut, deleted = a, a.UpdateTime, a.IsDeleted
+	case "note":
+		if rb.notes == nil {
+			notes := map[int]pipedrive.Note{}
+			if err := pd.ListNotes(ctx, pipedrive.NoteListOptions{}, func(n pipedrive.Note) error { notes[n.ID] = n; return nil }); err != nil {
+				return recordNow{}, fromPipedrive("list notes", err)
+			}
+			rb.notes = notes
+		}
+		n, ok := rb.notes[id]
+		return recordNow{gone: !ok || !n.ActiveFlag, updateTime: formatUpdateTime(n.UpdateTime)}, nil
+	case "file":
+		if rb.files == nil {
+			files := map[int]pipedrive.File{}
+			if err := pd.ListFiles(ctx, pipedrive.ListOptions{}, func(f pipedrive.File) error { files[f.ID] = f; return nil }); err != nil {
+				return recordNow{}, fromPipedrive("list files", err)
+			}
+			rb.files = files
+		}
+		f, ok := rb.files[id]
+		return recordNow{gone: !ok || !f.ActiveFlag, updateTime: formatUpdateTime(f.UpdateTime)}, nil
+	default:
+		return recordNow{}, nil
+	}
+	var nf *pipedrive.NotFoundError
+	if errors.As(err, &nf) {
+		return recordNow{gone: true}, nil
+	}
+	if err != nil {
+		return recordNow{}, fromPipedrive("read "+en.TargetKind, err)
+	}
+	cur := recordNow{gone: deleted, updateTime: formatUpdateTime(ut)}
+	if b, err := json.Marshal(v); err == nil {
+		_ = json.Unmarshal(b, &cur.fields)
+	}
+	return cur, nil
+}
+
+// holdsPrevious reports whether fields have every value of prev: null matching a
+// missing or empty value.
+func holdsPrevious(fields map[string]any, prev map[string]json.RawMessage) bool {
+	customNow, _ := fields["custom_fields"].(map[string]any)
+	for k, raw := range prev {
+		var want any
+		if err := json.Unmarshal(raw, &want); err != nil {
+			return false
+		}
+		switch {
+		case k == "custom_fields":
+			m, ok := want.(map[string]any)
+			if !ok {
+				return false
+			}
+			for ck, cv := range m {
+				if !samePrevious(cv, customNow[ck]) {
+					return false
+				}
+			}
+		case customFieldKeyRE.MatchString(k):
+			if !samePrevious(want, customNow[k]) {
+				return false
+			}
+		default:
+			if !samePrevious(want, fields[k]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func samePrevious(want, got any) bool {
+	if emptyPrevious(want) || emptyPrevious(got) {
+		return emptyPrevious(want) && emptyPrevious(got)
+	}
+	return reflect.DeepEqual(want, got)
+}
+
+func emptyPrevious(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
+}
+
+// updatedSince reports whether update_time now is later than written; false
+// when either is missing or unreadable, as there is nothing to compare.
+func updatedSince(now, written string) bool {
+	n, ok1 := parseUpdateTime(now)
+	w, ok2 := parseUpdateTime(written)
+	return ok1 && ok2 && n.After(w)
+}
+
+// parseUpdateTime reads a timestamp as Pipedrive writes it (v2 RFC 3339 or v1's
+// "2006-01-02 15:04:05" UTC).
+func parseUpdateTime(s string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, false
+	}
+	var t pipedrive.Time
+	if err := json.Unmarshal([]byte(strconv.Quote(s)), &t); err != nil || t.IsZero() {
+		return time.Time{}, false
+	}
+	return t.Time, true
+}
+
+func formatUpdateTime(t pipedrive.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
