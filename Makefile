@@ -7,12 +7,14 @@ FUZZTIME ?= 1000x
 
 .PHONY: run test build bench fuzz fuzz-short vet lint clean
 
-## run: write a sample export with real-world mess in it, audit it, stage it
+## run: a messy sample export, audited, migrated into the in-process Pipedrive sandbox
+## (Ultimate plan limits, so the demo takes seconds), verified, then rolled back
 run: build
 	rm -rf $(DEMO)
 	$(BIN)/conveyor sample-export --out $(DEMO)/export --matters 60 --seed 7 --messy --large-doc-bytes 27000000
 	$(BIN)/conveyor audit --export $(DEMO)/export --max-flags 25
-	$(BIN)/conveyor extract --export $(DEMO)/export --state $(DEMO)/state --migration demo
+	$(BIN)/conveyor run --export $(DEMO)/export --migration demo --mode full --sandbox --plan ultimate --state $(DEMO)/state --yes
+	$(BIN)/conveyor rollback --migration demo --sandbox --plan ultimate --state $(DEMO)/state --yes
 
 build:
 	$(GO) build -o $(BIN)/conveyor ./cmd/conveyor

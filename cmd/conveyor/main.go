@@ -27,6 +27,8 @@ var commands = []struct {
 }{
 	{"audit", "read an export bundle, check every row and report what will happen to it", cmdAudit},
 	{"extract", "audit an export and stage its accepted rows as canonical chunks", cmdExtract},
+	{"run", "migrate an export into Pipedrive: plan, a reviewed sample, or the full run, verified", cmdRun},
+	{"rollback", "undo a migration in Pipedrive, newest write first, from the ledger", cmdRollback},
 	{"sample-export", "write a realistic, deterministic sample export bundle", cmdSampleExport},
 	{"init-config", "write the default mapping configuration, with comments", cmdInitConfig},
 	{"sandbox", "run a Pipedrive-compatible sandbox server for tests and rehearsals", cmdSandbox},

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/conveyor-migrate/conveyor/internal/blob/fileblob"
+	"github.com/conveyor-migrate/conveyor/internal/ledger/boltledger"
+	"github.com/conveyor-migrate/conveyor/internal/mapping"
+	"github.com/conveyor-migrate/conveyor/internal/migrate"
+	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
+	"github.com/conveyor-migrate/conveyor/internal/pipedrive/sandbox"
+)
+
+func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("rollback", "--migration ID [--run ID] [--sandbox | --pipedrive-url URL] [--state DIR] [--yes] [--dry-run] [--force] [--json]", stderr)
+	migration := fs.String("migration", "", "migration id (required)")
+	run := fs.String("run", "", "undo only this run's writes (default: every run)")
+	pdURL := fs.String("pipedrive-url", "", "the company's Pipedrive URL; the token comes from PIPEDRIVE_API_TOKEN")
+	useSandbox := fs.Bool("sandbox", false, "the in-process Pipedrive sandbox kept in the state directory")
+	state := fs.String("state", ".conveyor", "local state: the blob store, the ledger and (with --sandbox) the sandbox")
+	yes := fs.Bool("yes", false, "do not ask before undoing")
+	dryRun := fs.Bool("dry-run", false, "report what would be undone; change nothing")
+	force := fs.Bool("force", false, "also undo writes to records someone edited in Pipedrive since")
+	asJSON := fs.Bool("json", false, "print one JSON summary")
+	plan := fs.String("plan", "growth", "the Pipedrive plan: lite, growth, premium or ultimate")
+	seats := fs.Int("seats", 1, "Pipedrive seats")
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	if !migrationIDPattern.MatchString(*migration) {
+		fmt.Fprintln(stderr, "conveyor rollback: --migration is required (letters, digits, '.', '_' and '-')")
+		return exitUsage
+	}
+	if !*useSandbox && *pdURL == "" {
+		fmt.Fprintln(stderr, "conveyor rollback: give --pipedrive-url (and PIPEDRIVE_API_TOKEN), or --sandbox")
+		return exitUsage
+	}
+	store, err := fileblob.New(filepath.Join(*state, "store"))
+	if err != nil {
+		fmt.Fprintf(stderr, "conveyor rollback: %v\n", err)
+		return exitUsage
+	}
+	ledgerPath := filepath.Join(*state, "ledger.db")
+	if _, err := os.Stat(ledgerPath); err != nil {
+		fmt.Fprintf(stderr, "conveyor rollback: no ledger at %s: nothing was migrated from this state directory\n", ledgerPath)
+		return exitUsage
+	}
+	led, err := boltledger.Open(ledgerPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "conveyor rollback: %v\n", err)
+		return exitUsage
+	}
+	defer led.Close()
+	baseURL, token := *pdURL, os.Getenv("PIPEDRIVE_API_TOKEN")
+	if *useSandbox {
+		url, stop, err := startRunSandbox(*plan, *seats, filepath.Join(*state, "sandbox.json"))
+		if err != nil {
+			fmt.Fprintf(stderr, "conveyor rollback: sandbox: %v\n", err)
+			return exitUsage
+		}
+		defer stop()
+		baseURL, token = url, sandbox.DefaultToken
+	} else if token == "" {
+		fmt.Fprintln(stderr, "conveyor rollback: PIPEDRIVE_API_TOKEN is not set")
+		return exitUsage
+	}
+	client, err := pipedrive.New(pipedrive.Config{BaseURL: baseURL, Token: token, Plan: *plan, Seats: *seats})
+	if err != nil {
+		fmt.Fprintf(stderr, "conveyor rollback: %v\n", err)
+		return exitUsage
+	}
+	env := &migrate.Env{Store: store, Ledger: led, Pipedrive: client, Config: mapping.Default(), Now: time.Now}
+	apply := !*dryRun
+	if apply && !*yes && !confirm(stdout, fmt.Sprintf("Undo migration %s in Pipedrive?", *migration)) {
+		fmt.Fprintln(stdout, "Nothing was undone.")
+		return exitOK
+	}
+	out, err := env.Rollback(ctx, migrate.RollbackInput{MigrationID: *migration, Run: *run, Force: *force, Apply: apply})
+	if err != nil {
+		fmt.Fprintf(stderr, "conveyor rollback: %v\n", err)
+		return exitUntrusted
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+	} else {
+		verb := "Rolled back"
+		if !apply {
+			verb = "Dry run: would roll back"
+		}
+		fmt.Fprintf(stdout, "%s migration %s: %d deleted, %d restored, %d already gone, %d unchanged, %d left alone (edited since; --force undoes them), %d to check by hand. Report: %s\n",
+			verb, *migration, out.Deleted, out.Restored, out.AlreadyGone, out.Unchanged, out.Flagged, out.Unknown, out.Report)
+	}
+	if out.Flagged > 0 || out.Unknown > 0 {
+		return exitUntrusted
+	}
+	return exitOK
+}

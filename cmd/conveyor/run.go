@@ -1,0 +1,392 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/conveyor-migrate/conveyor/internal/blob/fileblob"
+	"github.com/conveyor-migrate/conveyor/internal/extract"
+	"github.com/conveyor-migrate/conveyor/internal/ledger/boltledger"
+	"github.com/conveyor-migrate/conveyor/internal/mapping"
+	"github.com/conveyor-migrate/conveyor/internal/migrate"
+	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
+	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
+	"github.com/conveyor-migrate/conveyor/internal/pipedrive/sandbox"
+	"github.com/conveyor-migrate/conveyor/internal/stratify"
+)
+
+// runSummary is what `conveyor run --json` prints.
+type runSummary struct {
+	Migration string                         `json:"migration"`
+	Run       string                         `json:"run"`
+	Mode      string                         `json:"mode"`
+	Kinds     map[string]*migrate.LoadOutput `json:"kinds"`
+	API       struct {
+		Requests  int `json:"requests"`
+		Tokens    int `json:"tokens"`
+		Throttled int `json:"throttled"`
+	} `json:"api"`
+	Verify  *migrate.VerifyOutput `json:"verify,omitempty"`
+	Sample  int                   `json:"sample_matters,omitempty"`
+	Reports []string              `json:"reports"`
+	Stopped string                `json:"stopped,omitempty"`
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("run", "--export PATH --migration ID --mode plan|sample|full [--sandbox | --pipedrive-url URL] [--state DIR] [--yes] [--json]", stderr)
+	export := fs.String("export", "", "the export bundle: a directory, a .zip or s3://bucket/prefix/ (required)")
+	migration := fs.String("migration", "", "migration id (required)")
+	mode := fs.String("mode", "plan", "plan (read-only), sample (a stratified sample of matters) or full")
+	configPath := fs.String("config", "", "mapping configuration file (default: the embedded default)")
+	pdURL := fs.String("pipedrive-url", "", "the company's Pipedrive URL, https://<company>.pipedrive.com; the token comes from PIPEDRIVE_API_TOKEN")
+	useSandbox := fs.Bool("sandbox", false, "run against an in-process Pipedrive sandbox kept in the state directory")
+	state := fs.String("state", ".conveyor", "local state: the blob store, the ledger and (with --sandbox) the sandbox")
+	yes := fs.Bool("yes", false, "do not ask before writing to Pipedrive")
+	asJSON := fs.Bool("json", false, "print one JSON summary")
+	plan := fs.String("plan", "growth", "the Pipedrive plan: lite, growth, premium or ultimate")
+	seats := fs.Int("seats", 1, "Pipedrive seats")
+	sampleSize := fs.Int("sample", 200, "matters in a sample run (100–300)")
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	switch {
+	case *export == "" || *migration == "":
+		fmt.Fprintln(stderr, "conveyor run: --export and --migration are required")
+		return exitUsage
+	case !migrationIDPattern.MatchString(*migration):
+		fmt.Fprintf(stderr, "conveyor run: --migration %q: use letters, digits, '.', '_' and '-'\n", *migration)
+		return exitUsage
+	case *mode != "plan" && *mode != "sample" && *mode != "full":
+		fmt.Fprintf(stderr, "conveyor run: --mode %q: use plan, sample or full (delta comes with a later release)\n", *mode)
+		return exitUsage
+	case *sampleSize < 100 || *sampleSize > 300:
+		fmt.Fprintln(stderr, "conveyor run: --sample must be between 100 and 300")
+		return exitUsage
+	case !*useSandbox && *pdURL == "":
+		fmt.Fprintln(stderr, "conveyor run: give --pipedrive-url (and PIPEDRIVE_API_TOKEN), or --sandbox")
+		return exitUsage
+	}
+	cfg := mapping.Default()
+	if *configPath != "" {
+		var err error
+		if cfg, err = mapping.Load(*configPath); err != nil {
+			fmt.Fprintf(stderr, "conveyor run: %v\n", err)
+			return exitUsage
+		}
+	}
+	if err := os.MkdirAll(*state, 0o700); err != nil {
+		fmt.Fprintf(stderr, "conveyor run: state %s: %v\n", *state, err)
+		return exitUsage
+	}
+	store, err := fileblob.New(filepath.Join(*state, "store"))
+	if err != nil {
+		fmt.Fprintf(stderr, "conveyor run: %v\n", err)
+		return exitUsage
+	}
+	led, err := boltledger.Open(filepath.Join(*state, "ledger.db"))
+	if err != nil {
+		fmt.Fprintf(stderr, "conveyor run: %v\n", err)
+		return exitUsage
+	}
+	defer led.Close()
+
+	baseURL, token := *pdURL, os.Getenv("PIPEDRIVE_API_TOKEN")
+	if *useSandbox {
+		sbPath := filepath.Join(*state, "sandbox.json")
+		url, stop, err := startRunSandbox(*plan, *seats, sbPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "conveyor run: sandbox: %v\n", err)
+			return exitUsage
+		}
+		defer stop()
+		baseURL, token = url, sandbox.DefaultToken
+	} else if token == "" {
+		fmt.Fprintln(stderr, "conveyor run: PIPEDRIVE_API_TOKEN is not set")
+		return exitUsage
+	}
+	client, err := pipedrive.New(pipedrive.Config{BaseURL: baseURL, Token: token, Plan: *plan, Seats: *seats})
+	if err != nil {
+		fmt.Fprintf(stderr, "conveyor run: %v\n", err)
+		return exitUsage
+	}
+	env := &migrate.Env{Store: store, Ledger: led, Pipedrive: client, Config: cfg, Now: time.Now}
+	r := &runner{ctx: ctx, env: env, out: stdout, quiet: *asJSON, sum: runSummary{Migration: *migration, Mode: *mode,
+		Run: "r" + time.Now().UTC().Format("20060102T150405Z"), Kinds: map[string]*migrate.LoadOutput{}}}
+	code := r.run(*export, *sampleSize, *yes, stderr)
+	m := client.Meter()
+	r.sum.API.Requests, r.sum.API.Tokens, r.sum.API.Throttled = m.Requests(), m.Total(), m.Throttled()
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(r.sum)
+	} else {
+		r.printSummary()
+	}
+	return code
+}
+
+// startRunSandbox serves an in-process sandbox on loopback, loading and
+// saving its state so that successive runs (and rollback) see one account.
+func startRunSandbox(plan string, seats int, path string) (string, func(), error) {
+	sb, err := sandbox.New(sandbox.Options{Plan: plan, Seats: seats, Seed: 1})
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := os.Stat(path); err == nil {
+		if err := sb.Load(path); err != nil {
+			return "", nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	stop := func() {
+		srv.Close()
+		sb.Save(path)
+	}
+	return "http://" + ln.Addr().String(), stop, nil
+}
+
+type runner struct {
+	ctx   context.Context
+	env   *migrate.Env
+	out   io.Writer
+	quiet bool
+	sum   runSummary
+}
+
+func (r *runner) say(format string, a ...any) {
+	if !r.quiet {
+		fmt.Fprintf(r.out, format+"\n", a...)
+	}
+}
+
+// run is the migration's sequence of steps, in the order the state machine
+// runs them.
+func (r *runner) run(export string, sampleSize int, yes bool, stderr io.Writer) int {
+	ctx, env, id := r.ctx, r.env, r.sum.Migration
+	apply := r.sum.Mode != "plan"
+	b, err := openBundle(ctx, export)
+	if err != nil {
+		fmt.Fprintf(stderr, "conveyor run: %v\n", err)
+		return exitUsage
+	}
+	defer b.Close()
+	prefix := extract.StagePrefix(id)
+	res, err := extract.Run(ctx, b, extract.Options{Config: env.Config, Stage: env.Store, StagePrefix: prefix})
+	if err != nil {
+		fmt.Fprintf(stderr, "conveyor run: extract: %v\n", err)
+		return exitUsage
+	}
+	manifest := prefix + extract.StageManifestName
+	r.sum.Reports = append(r.sum.Reports, prefix+extract.AuditName)
+	r.say("1. audit: %d matters staged (%s)", res.Staged.Kinds[extract.KindMatters].Records, trustWord(res.Report.Trusted))
+	if !res.Report.Trusted {
+		r.sum.Stopped = "the audit found error flags: fix the export (conveyor audit lists them)"
+		return exitUntrusted
+	}
+	sch, err := env.Schema(ctx, migrate.SchemaInput{MigrationID: id, Run: r.sum.Run, Manifest: manifest, Apply: apply})
+	if err != nil {
+		return r.fail("schema", err, stderr)
+	}
+	r.sum.Reports = append(r.sum.Reports, sch.Plan, sch.Checklist)
+	r.say("2. schema: %d fields, pipelines and stages exist, %d to create, %d created", sch.Existing, sch.ToCreate, sch.Created)
+	stages, err := env.MapStages(ctx, migrate.MapStagesInput{MigrationID: id, Manifest: manifest})
+	if err != nil {
+		return r.fail("stage mapping", err, stderr)
+	}
+	r.sum.Reports = append(r.sum.Reports, stages.StageMap)
+	if stages.Review {
+		r.sum.Stopped = fmt.Sprintf("%d source stages have no destination (%d matters): add them to the mapping configuration; see %s", stages.Unmapped, stages.UnmappedMatters, stages.StageMap)
+		return exitUntrusted
+	}
+	r.say("3. stages: every stage of %d matters maps", stages.Matters)
+	owners, err := env.ResolveOwners(ctx, migrate.OwnersInput{MigrationID: id, Manifest: manifest})
+	if err != nil {
+		return r.fail("owners", err, stderr)
+	}
+	r.sum.Reports = append(r.sum.Reports, owners.Owners)
+	r.say("4. owners: %d fee earners by email, %d by the map, %d to the default owner (%d flagged)", owners.ByEmail, owners.ByMap, owners.ByDefault, owners.Flagged)
+	if !apply {
+		r.say("Plan only: nothing was written to Pipedrive. The schema plan and checklist are in the state directory.")
+		return exitOK
+	}
+	var matters []string
+	if r.sum.Mode == "sample" {
+		if matters, err = sampleMatters(ctx, env, manifest, sampleSize); err != nil {
+			return r.fail("sample", err, stderr)
+		}
+		r.sum.Sample = len(matters)
+		r.say("5. sample: %d matters across types and stages", len(matters))
+	}
+	if !yes && !confirm(r.out, fmt.Sprintf("Write the %s migration to Pipedrive?", r.sum.Mode)) {
+		r.sum.Stopped = "not approved"
+		return exitOK
+	}
+	var staged extract.StageManifest
+	if err := getJSON(ctx, env, manifest, &staged); err != nil {
+		return r.fail("read staged manifest", err, stderr)
+	}
+	steps := []struct{ kind, source string }{
+		{migrate.LoadOrganisations, extract.KindOrganisations},
+		{migrate.LoadOrganisations, extract.KindReferrers},
+		{migrate.LoadPersons, extract.KindClients},
+		{migrate.LoadPersons, extract.KindReferrers},
+		{migrate.LoadDeals, extract.KindMatters},
+		{migrate.LoadActivities, extract.KindMatters},
+		{migrate.LoadDocuments, extract.KindMatters},
+	}
+	for _, s := range steps {
+		for i := range staged.Kinds[s.source].Chunks {
+			in := migrate.LoadInput{MigrationID: id, Run: r.sum.Run, Manifest: manifest, Kind: s.kind, Source: s.source, Chunk: i, Apply: true, Matters: matters}
+			var out migrate.LoadOutput
+			switch s.kind {
+			case migrate.LoadOrganisations, migrate.LoadPersons:
+				out, err = env.LoadPeople(ctx, in)
+			case migrate.LoadDeals:
+				out, err = env.LoadDeals(ctx, in)
+			case migrate.LoadActivities:
+				out, err = env.LoadActivities(ctx, in)
+			case migrate.LoadDocuments:
+				out, err = env.LoadDocuments(ctx, in, b)
+			}
+			if err != nil {
+				return r.fail(s.kind+" "+s.source, err, stderr)
+			}
+			r.add(s.kind, out)
+		}
+	}
+	r.say("6. loaded: %s", r.kindsLine())
+	v, err := env.Verify(ctx, migrate.VerifyInput{MigrationID: id, Manifest: manifest, Matters: matters})
+	r.sum.Verify = &v
+	r.sum.Reports = append(r.sum.Reports, v.Report)
+	var vm *migrate.VerifyMismatchError
+	if errors.As(err, &vm) {
+		r.sum.Stopped = vm.Error()
+		return exitUntrusted
+	}
+	if err != nil {
+		return r.fail("verify", err, stderr)
+	}
+	r.say("7. verify: %d records read back, none missing, no field differs", v.Checked)
+	return exitOK
+}
+
+func trustWord(ok bool) string {
+	if ok {
+		return "every row accounted for"
+	}
+	return "NOT TRUSTED"
+}
+
+func (r *runner) add(kind string, o migrate.LoadOutput) {
+	t := r.sum.Kinds[kind]
+	if t == nil {
+		t = &migrate.LoadOutput{Kind: kind}
+		r.sum.Kinds[kind] = t
+	}
+	t.Planned += o.Planned
+	t.Created += o.Created
+	t.Updated += o.Updated
+	t.Linked += o.Linked
+	t.Skipped += o.Skipped
+	t.Failed += o.Failed
+	t.Flags += o.Flags
+}
+
+func (r *runner) kindsLine() string {
+	var parts []string
+	for _, k := range []string{migrate.LoadOrganisations, migrate.LoadPersons, migrate.LoadDeals, migrate.LoadActivities, migrate.LoadDocuments} {
+		if t := r.sum.Kinds[k]; t != nil {
+			parts = append(parts, fmt.Sprintf("%s %d created, %d linked, %d skipped, %d failed", k, t.Created, t.Linked, t.Skipped, t.Failed))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (r *runner) fail(step string, err error, stderr io.Writer) int {
+	r.sum.Stopped = step + ": " + err.Error()
+	fmt.Fprintf(stderr, "conveyor run: %s: %v\n", step, err)
+	return exitUntrusted
+}
+
+func (r *runner) printSummary() {
+	s := r.sum
+	fmt.Fprintf(r.out, "Migration %s, run %s (%s): API %d requests, %d tokens, %d throttled\n", s.Migration, s.Run, s.Mode, s.API.Requests, s.API.Tokens, s.API.Throttled)
+	if s.Stopped != "" {
+		fmt.Fprintf(r.out, "Stopped: %s\n", s.Stopped)
+	}
+}
+
+// sampleMatters picks the review sample: matters across types and stages.
+func sampleMatters(ctx context.Context, env *migrate.Env, manifest string, n int) ([]string, error) {
+	var staged extract.StageManifest
+	if err := getJSON(ctx, env, manifest, &staged); err != nil {
+		return nil, err
+	}
+	prefix := manifest[:strings.LastIndexByte(manifest, '/')+1]
+	var items []stratify.Item
+	for _, c := range staged.Kinds[extract.KindMatters].Chunks {
+		rc, err := env.Store.Open(ctx, prefix+c.Key)
+		if err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(rc)
+		sc.Buffer(nil, 64<<20)
+		for sc.Scan() {
+			var rec struct {
+				Matter pp.Matter `json:"matter"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+				rc.Close()
+				return nil, err
+			}
+			typ, ok := env.Config.MatterType(rec.Matter.Type)
+			if !ok {
+				typ = rec.Matter.Type
+			}
+			stage, _ := env.Config.PipelineFor(typ).StageFor(rec.Matter.KeyStage)
+			items = append(items, stratify.Item{ID: rec.Matter.ID, Stratum: typ + "/" + stage})
+		}
+		rc.Close()
+		if err := sc.Err(); err != nil {
+			return nil, err
+		}
+	}
+	ids := stratify.Select(items, n, 1)
+	sort.Strings(ids)
+	return ids, nil
+}
+
+func getJSON(ctx context.Context, env *migrate.Env, key string, v any) error {
+	data, err := env.Store.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
+// confirm asks on the terminal; anything but y or yes is no.
+func confirm(w io.Writer, question string) bool {
+	fmt.Fprintf(w, "%s [y/N] ", question)
+	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true
+	}
+	return false
+}
