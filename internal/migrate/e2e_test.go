@@ -3,18 +3,28 @@ package migrate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
 	"github.com/conveyor-migrate/conveyor/internal/extract"
 	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
+	"github.com/conveyor-migrate/conveyor/internal/pipedrive/sandbox"
 	"github.com/conveyor-migrate/conveyor/internal/sampleexport"
 )
 
 // migrateAll runs every step of a full migration in dependency order, the
 // way the state machine does, and returns the staged manifest.
-func migrateAll(t *testing.T, e *testEnv, bundle *pp.Bundle, apply bool) map[string]LoadOutput {
+// fataler is the part of testing.T a migration run needs, so that a crash
+// sweep can stop a run at its first error instead of failing the test.
+type fataler interface {
+	Helper()
+	Fatalf(format string, a ...any)
+	Fatal(a ...any)
+}
+
+func migrateAll(t fataler, e *testEnv, bundle *pp.Bundle, apply bool) map[string]LoadOutput {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := e.Schema(ctx, SchemaInput{MigrationID: testMigration, Run: "r1", Manifest: e.manifest, Apply: true}); err != nil {
@@ -133,3 +143,119 @@ func TestEndToEndVerify(t *testing.T) {
 		t.Errorf("mismatches = %+v; want the title", rep.Mismatches)
 	}
 }
+
+// TestEndToEndRollback migrates a sample export into a company that
+// already has people and schema of its own, rolls the migration back, and
+// compares the company with its state before: the same live records with
+// the same values (created records are soft-deleted, as Pipedrive keeps
+// them for 30 days).
+func TestEndToEndRollback(t *testing.T) {
+	e := newTestEnv(t, envOptions{matters: 10})
+	bundle := openSampleBundle(t, 10)
+	ctx := context.Background()
+	// The firm's own data, there before the migration.
+	if _, err := e.Pipedrive.CreatePerson(ctx, pipedrive.PersonInput{Name: "Existing Contact"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Pipedrive.CreateOrganization(ctx, pipedrive.OrganizationInput{Name: "Existing Firm Ltd"}); err != nil {
+		t.Fatal(err)
+	}
+	before := e.sb.Snapshot()
+	migrateAll(t, e, bundle, true)
+	if diffs := rollbackDiffs(before, e.sb.Snapshot()); len(diffs) == 0 {
+		t.Fatal("the migration changed nothing")
+	}
+	out, err := e.Rollback(ctx, RollbackInput{MigrationID: testMigration, Apply: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Deleted == 0 || out.Flagged != 0 || out.Unknown != 0 {
+		t.Errorf("rollback = %+v", out)
+	}
+	if diffs := rollbackDiffs(before, e.sb.Snapshot()); len(diffs) != 0 {
+		t.Errorf("after rollback the company differs from before: %d differences, first %+v", len(diffs), diffs[0])
+	}
+}
+
+// TestEndToEndCrashes interrupts a whole migration after every N-th write
+// (the write applied, its answer lost), resumes it, and checks that every
+// record arrived exactly once and verify is clean.
+func TestEndToEndCrashes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash sweep")
+	}
+	probe := newTestEnv(t, envOptions{matters: 4})
+	migrateAll(t, probe, openSampleBundle(t, 4), true)
+	total := 0
+	for _, e := range probe.entries(t) {
+		if e.Status == "written" {
+			total++
+		}
+	}
+	if total == 0 {
+		t.Fatal("no writes to interrupt")
+	}
+	// FailAfterWrites: n writes succeed, the (n+1)-th is applied and its answer
+	// lost; n from 1 covers every write but the first.
+	for n := 1; n < total; n++ {
+		t.Run(fmt.Sprintf("after %d writes", n), func(t *testing.T) {
+			e := newTestEnv(t, envOptions{matters: 4})
+			bundle := openSampleBundle(t, 4)
+			if err := e.sb.SetFaults(sandbox.Faults{FailAfterWrites: n}); err != nil {
+				t.Fatal(err)
+			}
+			crashed := false
+			func() {
+				defer func() { crashed = recover() != nil }()
+				migrateAllOrStop(t, e, bundle)
+			}()
+			if !crashed || e.sb.Meter().Dropped != 1 {
+				t.Fatalf("the run did not stop at write %d (dropped %d)", n, e.sb.Meter().Dropped)
+			}
+			if err := e.sb.SetFaults(sandbox.Faults{}); err != nil {
+				t.Fatal(err)
+			}
+			migrateAll(t, e, bundle, true)
+			if _, err := e.Verify(context.Background(), VerifyInput{MigrationID: testMigration, Manifest: e.manifest}); err != nil {
+				t.Fatalf("verify after resuming: %v", err)
+			}
+			snap := e.sb.Snapshot()
+			for kind, want := range map[string]int{"persons": len(probe.sb.Snapshot().Items["persons"]), "deals": len(probe.sb.Snapshot().Items["deals"]),
+				"activities": len(probe.sb.Snapshot().Items["activities"]), "notes": len(probe.sb.Snapshot().Items["notes"]), "files": len(probe.sb.Snapshot().Items["files"])} {
+				if got := live(snap.Items[kind]); got != want {
+					t.Errorf("%s: %d live after the crash and resume; %d without a crash", kind, got, want)
+				}
+			}
+			for _, en := range e.entries(t) {
+				if en.Status != "written" {
+					t.Errorf("ledger entry %s is %s", en.Key, en.Status)
+				}
+			}
+		})
+	}
+}
+
+func live(items map[int]*sandbox.Entity) int {
+	n := 0
+	for _, it := range items {
+		if !it.Deleted {
+			n++
+		}
+	}
+	return n
+}
+
+// migrateAllOrStop runs the migration until the first error (the crash).
+func migrateAllOrStop(t *testing.T, e *testEnv, bundle *pp.Bundle) {
+	ft := &stopT{T: t}
+	migrateAll(ft, e, bundle, true)
+}
+
+// stopT turns the first Fatalf into a panic the caller recovers from, so
+// that a run can stop where the crash happened.
+type stopT struct{ *testing.T }
+
+func (s *stopT) Helper() {}
+
+func (s *stopT) Fatalf(format string, a ...any) { panic(fmt.Sprintf(format, a...)) }
+func (s *stopT) Fatal(a ...any)                 { panic(fmt.Sprint(a...)) }
