@@ -77,7 +77,7 @@ func migrateAll(t fataler, e *testEnv, bundle *pp.Bundle, apply bool) map[string
 	return totals
 }
 
-func openSampleBundle(t *testing.T, matters int) *pp.Bundle {
+func openSampleBundle(t testing.TB, matters int) *pp.Bundle {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "export")
 	if _, err := sampleexport.Write(dir, sampleexport.Options{Matters: matters, Seed: 1, LargeDocuments: -1}); err != nil {

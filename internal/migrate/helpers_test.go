@@ -50,7 +50,7 @@ type envOptions struct {
 	matters int
 }
 
-func newTestEnv(t *testing.T, o envOptions) *testEnv {
+func newTestEnv(t testing.TB, o envOptions) *testEnv {
 	t.Helper()
 	if o.plan == "" {
 		o.plan = "growth"
@@ -85,7 +85,7 @@ func newTestEnv(t *testing.T, o envOptions) *testEnv {
 }
 
 // stageSample writes a clean sample export and stages it in store.
-func stageSample(t *testing.T, store *memblob.Store, cfg *mapping.Config, matters int) string {
+func stageSample(t testing.TB, store *memblob.Store, cfg *mapping.Config, matters int) string {
 	t.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "export")
@@ -185,7 +185,7 @@ func (e *testEnv) getJSON(t *testing.T, key string, v any) []byte {
 }
 
 // entries lists the migration's ledger entries, newest first.
-func (e *testEnv) entries(t *testing.T) []ledger.Entry {
+func (e *testEnv) entries(t testing.TB) []ledger.Entry {
 	t.Helper()
 	var out []ledger.Entry
 	if err := e.ledger.List(context.Background(), testMigration, func(en ledger.Entry) error {
