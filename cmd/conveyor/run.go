@@ -37,10 +37,11 @@ type runSummary struct {
 		Tokens    int `json:"tokens"`
 		Throttled int `json:"throttled"`
 	} `json:"api"`
-	Verify  *migrate.VerifyOutput `json:"verify,omitempty"`
-	Sample  int                   `json:"sample_matters,omitempty"`
-	Reports []string              `json:"reports"`
-	Stopped string                `json:"stopped,omitempty"`
+	Verify   *migrate.VerifyOutput `json:"verify,omitempty"`
+	Estimate *migrate.Estimate     `json:"estimate,omitempty"`
+	Sample   int                   `json:"sample_matters,omitempty"`
+	Reports  []string              `json:"reports"`
+	Stopped  string                `json:"stopped,omitempty"`
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -121,7 +122,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	env := &migrate.Env{Store: store, Ledger: led, Pipedrive: client, Config: cfg, Now: time.Now}
-	r := &runner{ctx: ctx, env: env, out: stdout, quiet: *asJSON, sum: runSummary{Migration: *migration, Mode: *mode,
+	r := &runner{ctx: ctx, env: env, out: stdout, quiet: *asJSON, seats: *seats, sum: runSummary{Migration: *migration, Mode: *mode,
 		Run: "r" + time.Now().UTC().Format("20060102T150405Z"), Kinds: map[string]*migrate.LoadOutput{}}}
 	code := r.run(*export, *sampleSize, *yes, stderr)
 	m := client.Meter()
@@ -167,6 +168,8 @@ type runner struct {
 	out   io.Writer
 	quiet bool
 	sum   runSummary
+	seats int
+	plans []string
 }
 
 func (r *runner) say(format string, a ...any) {
@@ -221,10 +224,6 @@ func (r *runner) run(export string, sampleSize int, yes bool, stderr io.Writer) 
 	}
 	r.sum.Reports = append(r.sum.Reports, owners.Owners)
 	r.say("4. owners: %d fee earners by email, %d by the map, %d to the default owner (%d flagged)", owners.ByEmail, owners.ByMap, owners.ByDefault, owners.Flagged)
-	if !apply {
-		r.say("Plan only: nothing was written to Pipedrive. The schema plan and checklist are in the state directory.")
-		return exitOK
-	}
 	var matters []string
 	if r.sum.Mode == "sample" {
 		if matters, err = sampleMatters(ctx, env, manifest, sampleSize); err != nil {
@@ -233,42 +232,15 @@ func (r *runner) run(export string, sampleSize int, yes bool, stderr io.Writer) 
 		r.sum.Sample = len(matters)
 		r.say("5. sample: %d matters across types and stages", len(matters))
 	}
+	if !apply {
+		return r.plan(b, manifest, sch, stderr)
+	}
 	if !yes && !confirm(r.out, fmt.Sprintf("Write the %s migration to Pipedrive?", r.sum.Mode)) {
 		r.sum.Stopped = "not approved"
 		return exitOK
 	}
-	var staged extract.StageManifest
-	if err := getJSON(ctx, env, manifest, &staged); err != nil {
-		return r.fail("read staged manifest", err, stderr)
-	}
-	steps := []struct{ kind, source string }{
-		{migrate.LoadOrganisations, extract.KindOrganisations},
-		{migrate.LoadOrganisations, extract.KindReferrers},
-		{migrate.LoadPersons, extract.KindClients},
-		{migrate.LoadPersons, extract.KindReferrers},
-		{migrate.LoadDeals, extract.KindMatters},
-		{migrate.LoadActivities, extract.KindMatters},
-		{migrate.LoadDocuments, extract.KindMatters},
-	}
-	for _, s := range steps {
-		for i := range staged.Kinds[s.source].Chunks {
-			in := migrate.LoadInput{MigrationID: id, Run: r.sum.Run, Manifest: manifest, Kind: s.kind, Source: s.source, Chunk: i, Apply: true, Matters: matters}
-			var out migrate.LoadOutput
-			switch s.kind {
-			case migrate.LoadOrganisations, migrate.LoadPersons:
-				out, err = env.LoadPeople(ctx, in)
-			case migrate.LoadDeals:
-				out, err = env.LoadDeals(ctx, in)
-			case migrate.LoadActivities:
-				out, err = env.LoadActivities(ctx, in)
-			case migrate.LoadDocuments:
-				out, err = env.LoadDocuments(ctx, in, b)
-			}
-			if err != nil {
-				return r.fail(s.kind+" "+s.source, err, stderr)
-			}
-			r.add(s.kind, out)
-		}
+	if code := r.loadAll(b, manifest, matters, true, stderr); code >= 0 {
+		return code
 	}
 	r.say("6. loaded: %s", r.kindsLine())
 	v, err := env.Verify(ctx, migrate.VerifyInput{MigrationID: id, Manifest: manifest, Matters: matters})
@@ -330,6 +302,124 @@ func (r *runner) printSummary() {
 	if s.Stopped != "" {
 		fmt.Fprintf(r.out, "Stopped: %s\n", s.Stopped)
 	}
+}
+
+// loadAll runs every load step over every chunk, planning or writing; it
+// returns an exit code to stop with, or -1 to go on.
+func (r *runner) loadAll(b *pp.Bundle, manifest string, matters []string, apply bool, stderr io.Writer) int {
+	ctx, env, id := r.ctx, r.env, r.sum.Migration
+	var staged extract.StageManifest
+	if err := getJSON(ctx, env, manifest, &staged); err != nil {
+		return r.fail("read staged manifest", err, stderr)
+	}
+	steps := []struct{ kind, source string }{
+		{migrate.LoadOrganisations, extract.KindOrganisations},
+		{migrate.LoadOrganisations, extract.KindReferrers},
+		{migrate.LoadPersons, extract.KindClients},
+		{migrate.LoadPersons, extract.KindReferrers},
+		{migrate.LoadDeals, extract.KindMatters},
+		{migrate.LoadActivities, extract.KindMatters},
+		{migrate.LoadDocuments, extract.KindMatters},
+	}
+	for _, s := range steps {
+		for i := range staged.Kinds[s.source].Chunks {
+			in := migrate.LoadInput{MigrationID: id, Run: r.sum.Run, Manifest: manifest, Kind: s.kind, Source: s.source, Chunk: i, Apply: apply, Matters: matters}
+			var out migrate.LoadOutput
+			var err error
+			switch s.kind {
+			case migrate.LoadOrganisations, migrate.LoadPersons:
+				out, err = env.LoadPeople(ctx, in)
+			case migrate.LoadDeals:
+				out, err = env.LoadDeals(ctx, in)
+			case migrate.LoadActivities:
+				out, err = env.LoadActivities(ctx, in)
+			case migrate.LoadDocuments:
+				out, err = env.LoadDocuments(ctx, in, b)
+			}
+			if err != nil {
+				return r.fail(s.kind+" "+s.source, err, stderr)
+			}
+			r.add(s.kind, out)
+			r.plans = append(r.plans, out.Plan)
+		}
+	}
+	return -1
+}
+
+// plan plans every record without writing, prices the run and writes the
+// estimate next to the plans.
+func (r *runner) plan(b *pp.Bundle, manifest string, sch migrate.SchemaOutput, stderr io.Writer) int {
+	ctx, env, id := r.ctx, r.env, r.sum.Migration
+	if code := r.loadAll(b, manifest, nil, false, stderr); code >= 0 {
+		return code
+	}
+	tally := migrate.NewTally()
+	var schemaPlan migrate.SchemaPlan
+	if err := getJSON(ctx, env, sch.Plan, &schemaPlan); err != nil {
+		return r.fail("read schema plan", err, stderr)
+	}
+	for _, it := range schemaPlan.Items {
+		if it.Action == migrate.ActionCreate {
+			tally.Add(it.Kind, migrate.PlanCreate, 1)
+		}
+	}
+	for _, key := range r.plans {
+		data, err := env.Store.Get(ctx, key)
+		if err != nil {
+			return r.fail("read plan", err, stderr)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			if line == "" {
+				continue
+			}
+			var op migrate.PlannedOp
+			if err := json.Unmarshal([]byte(line), &op); err != nil {
+				return r.fail("read plan "+key, err, stderr)
+			}
+			tally.Add(op.TargetKind, op.Op, 1)
+		}
+	}
+	// The reads a run makes besides its writes: one page of each list it
+	// matches against or reconciles with, at the least.
+	for _, ep := range []string{"GET /api/v2/persons", "GET /api/v2/organizations", "GET /api/v2/deals", "GET /api/v2/dealFields",
+		"GET /api/v2/personFields", "GET /api/v2/organizationFields", "GET /api/v2/pipelines", "GET /api/v2/stages", "GET /v1/activityTypes", "GET /v1/users"} {
+		tally.AddList(ep, 0, 500)
+	}
+	est, err := tally.Estimate(env.Pipedrive.Plan(), r.seats)
+	if err != nil {
+		return r.fail("estimate", err, stderr)
+	}
+	key := migrate.Prefix(id) + "estimate.json"
+	data, _ := json.MarshalIndent(est, "", "  ")
+	if err := env.Store.Put(ctx, key, strings.NewReader(string(data))); err != nil {
+		return r.fail("save estimate", err, stderr)
+	}
+	r.sum.Estimate = &est
+	r.sum.Reports = append(r.sum.Reports, key)
+	r.say("5. plan: %s", r.planLine())
+	r.say("6. estimate on %s with %d seat(s): %d requests, %d tokens, %s at the burst limit, %.2f days of the daily budget (%d tokens/day); without activities, notes and files: %d tokens, %s, %.2f days",
+		est.Plan, est.Seats, est.All.Requests, est.All.Tokens, duration(est.All.Hours), est.All.Days, est.DailyTokens,
+		est.WithoutHistory.Tokens, duration(est.WithoutHistory.Hours), est.WithoutHistory.Days)
+	r.say("Plan only: nothing was written to Pipedrive. Every planned write, with its field-level diff, is under %splan/.", migrate.Prefix(id))
+	return exitOK
+}
+
+// duration renders hours for people: minutes under an hour.
+func duration(hours float64) string {
+	if hours < 1 {
+		return fmt.Sprintf("%.0f minutes", max(1, hours*60))
+	}
+	return fmt.Sprintf("%.1f hours", hours)
+}
+
+func (r *runner) planLine() string {
+	var parts []string
+	for _, k := range []string{migrate.LoadOrganisations, migrate.LoadPersons, migrate.LoadDeals, migrate.LoadActivities, migrate.LoadDocuments} {
+		if t := r.sum.Kinds[k]; t != nil {
+			parts = append(parts, fmt.Sprintf("%s %d planned (%d flagged)", k, t.Planned, t.Flags))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // sampleMatters picks the review sample: matters across types and stages.

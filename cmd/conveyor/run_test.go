@@ -16,8 +16,25 @@ func TestRunAndRollback(t *testing.T) {
 		t.Fatalf("sample-export: %s", stderr)
 	}
 	state := t.TempDir()
+
+	// Plan first: every record planned, the run priced, nothing written.
+	code, stdout, stderr := conveyor(t, "run", "--export", export, "--migration", "m-test", "--mode", "plan", "--sandbox", "--plan", "ultimate", "--state", state, "--json")
+	if code != exitOK {
+		t.Fatalf("plan: exit %d: %s", code, stderr)
+	}
+	var planned runSummary
+	if err := json.Unmarshal([]byte(stdout), &planned); err != nil {
+		t.Fatal(err)
+	}
+	if planned.Estimate == nil || planned.Estimate.All.Tokens <= planned.Estimate.WithoutHistory.Tokens || planned.Kinds["deals"] == nil || planned.Kinds["deals"].Planned == 0 || planned.Kinds["deals"].Created != 0 {
+		t.Fatalf("plan summary = %+v", planned)
+	}
+	if planned.API.Tokens > 300 {
+		t.Errorf("planning spent %d tokens; it only reads", planned.API.Tokens)
+	}
+
 	args := []string{"run", "--export", export, "--migration", "m-test", "--mode", "full", "--sandbox", "--plan", "ultimate", "--state", state, "--yes", "--json"}
-	code, stdout, stderr := conveyor(t, args...)
+	code, stdout, stderr = conveyor(t, args...)
 	if code != exitOK {
 		t.Fatalf("run: exit %d: %s\n%s", code, stderr, stdout)
 	}
@@ -35,6 +52,9 @@ func TestRunAndRollback(t *testing.T) {
 	}
 	if sum.API.Tokens == 0 || sum.API.Throttled != 0 {
 		t.Errorf("api = %+v", sum.API)
+	}
+	if est := planned.Estimate.All.Tokens; est < sum.API.Tokens*8/10 || est > sum.API.Tokens*12/10 {
+		t.Errorf("the plan estimated %d tokens; the run spent %d", est, sum.API.Tokens)
 	}
 
 	code, stdout, stderr = conveyor(t, args...)

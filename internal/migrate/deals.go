@@ -66,7 +66,7 @@ func (e *Env) dealsOpenChunk(ctx context.Context, in *LoadInput, kind string) (*
 	if in.Chunk < 0 || in.Chunk >= len(chunks) {
 		return nil, &InputError{Msg: fmt.Sprintf("chunk %d: the manifest lists %d matters chunks", in.Chunk, len(chunks))}
 	}
-	schema, err := LoadSchemaMap(ctx, e.Store, in.MigrationID)
+	schema, err := loadSchemaFor(ctx, e, *in)
 	if errors.Is(err, blob.ErrNotFound) {
 		return nil, &InputError{Msg: "no schema.json for migration " + in.MigrationID + ": apply the schema step first"}
 	}

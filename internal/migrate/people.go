@@ -97,7 +97,7 @@ func (e *Env) LoadPeople(ctx context.Context, in LoadInput) (LoadOutput, error) 
 	if in.Chunk < 0 || in.Chunk >= len(chunks) {
 		return LoadOutput{}, &InputError{Msg: fmt.Sprintf("chunk %d of %s: the manifest lists %d", in.Chunk, in.Source, len(chunks))}
 	}
-	sm, err := LoadSchemaMap(ctx, e.Store, in.MigrationID)
+	sm, err := loadSchemaFor(ctx, e, in)
 	if errors.Is(err, blob.ErrNotFound) {
 		return LoadOutput{}, &InputError{Msg: "no schema.json for migration " + in.MigrationID + ": apply the schema step first"}
 	}

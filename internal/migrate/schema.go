@@ -234,6 +234,8 @@ func (e *Env) Schema(ctx context.Context, in SchemaInput) (SchemaOutput, error) 
 		if err := e.putJSON(ctx, out.Schema, schemaMap(in.MigrationID, items)); err != nil {
 			return SchemaOutput{}, err
 		}
+	} else if err := e.putJSON(ctx, prefix+ProvisionalSchemaName, provisionalMap(in.MigrationID, items)); err != nil {
+		return SchemaOutput{}, err
 	}
 	e.log().InfoContext(ctx, "schema", "migration", in.MigrationID, "applied", out.Applied, "existing", out.Existing,
 		"to_create", out.ToCreate, "created", out.Created, "reconciled", out.Reconciled, "conflicts", out.Conflicts,
@@ -439,6 +441,35 @@ func wantedSchema(cfg *mapping.Config, found stagedSchema) ([]*PlanItem, []Confl
 		items = append(items, &PlanItem{Kind: KindActivityType, Name: at.name, Icon: at.icon, Names: []string{at.canonical}})
 	}
 	return items, conflicts
+}
+
+// ProvisionalSchemaName is the schema map a plan-mode run plans with: what
+// exists has its real key and id; what would be created has a placeholder
+// key "new:<label>" and a negative id, so that the planned payloads show
+// where a new field or stage goes.
+const ProvisionalSchemaName = "schema-provisional.json"
+
+// provisionalMap is schemaMap with placeholders for the items to create.
+func provisionalMap(migrationID string, items []*PlanItem) *SchemaMap {
+	next := 0
+	placeholder := func() int { next--; return next }
+	copies := make([]*PlanItem, len(items))
+	for i, it := range items {
+		c := *it
+		if c.Action == ActionCreate {
+			c.key = "new:" + c.Name
+			c.id = placeholder()
+			c.keyString = "new:" + c.Name
+			if len(c.Options) > 0 {
+				c.optionIDs = map[string]int{}
+				for _, o := range c.Options {
+					c.optionIDs[o] = placeholder()
+				}
+			}
+		}
+		copies[i] = &c
+	}
+	return schemaMap(migrationID, copies)
 }
 
 // schemaMap builds schema.json from the applied items.

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"errors"
 
 	"github.com/conveyor-migrate/conveyor/internal/blob"
 )
@@ -80,10 +81,34 @@ func (m *SchemaMap) Stage(pipeline, stage string) (int, bool) {
 
 // LoadSchemaMap reads a migration's schema.json. It returns an error
 // wrapping blob.ErrNotFound when the Schema step has not been applied.
+// LoadPlanningSchemaMap returns the schema map a plan-mode step plans
+// with: schema.json once the schema is applied, else the provisional map
+// the schema step wrote in plan mode.
+func LoadPlanningSchemaMap(ctx context.Context, store blob.Store, migrationID string) (*SchemaMap, error) {
+	m, err := LoadSchemaMap(ctx, store, migrationID)
+	if err == nil || !errors.Is(err, blob.ErrNotFound) {
+		return m, err
+	}
+	var p SchemaMap
+	if err := getJSON(ctx, store, Prefix(migrationID)+ProvisionalSchemaName, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
 func LoadSchemaMap(ctx context.Context, store blob.Store, migrationID string) (*SchemaMap, error) {
 	var m SchemaMap
 	if err := getJSON(ctx, store, Prefix(migrationID)+SchemaName, &m); err != nil {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// loadSchemaFor is the schema map a load step works with: the applied one,
+// or, in plan mode before the schema is applied, the provisional one.
+func loadSchemaFor(ctx context.Context, e *Env, in LoadInput) (*SchemaMap, error) {
+	if in.Apply {
+		return LoadSchemaMap(ctx, e.Store, in.MigrationID)
+	}
+	return LoadPlanningSchemaMap(ctx, e.Store, in.MigrationID)
 }
