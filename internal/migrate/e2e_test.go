@@ -12,6 +12,7 @@ import (
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive/sandbox"
 	"github.com/conveyor-migrate/conveyor/internal/sampleexport"
+	"github.com/conveyor-migrate/conveyor/internal/stratify"
 )
 
 // migrateAll runs every step of a full migration in dependency order, the
@@ -26,55 +27,7 @@ type fataler interface {
 
 func migrateAll(t fataler, e *testEnv, bundle *pp.Bundle, apply bool) map[string]LoadOutput {
 	t.Helper()
-	ctx := context.Background()
-	if _, err := e.Schema(ctx, SchemaInput{MigrationID: testMigration, Run: "r1", Manifest: e.manifest, Apply: true}); err != nil {
-		t.Fatalf("schema: %v", err)
-	}
-	if _, err := e.ResolveOwners(ctx, OwnersInput{MigrationID: testMigration, Manifest: e.manifest}); err != nil {
-		t.Fatalf("owners: %v", err)
-	}
-	st, err := openStaged(ctx, e.store, e.manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	totals := map[string]LoadOutput{}
-	steps := []struct{ kind, source string }{
-		{LoadOrganisations, extract.KindOrganisations},
-		{LoadOrganisations, extract.KindReferrers},
-		{LoadPersons, extract.KindClients},
-		{LoadPersons, extract.KindReferrers},
-		{LoadDeals, extract.KindMatters},
-		{LoadActivities, extract.KindMatters},
-		{LoadDocuments, extract.KindMatters},
-	}
-	for _, s := range steps {
-		for i := range st.manifest.Kinds[s.source].Chunks {
-			in := LoadInput{MigrationID: testMigration, Run: "r1", Manifest: e.manifest, Kind: s.kind, Source: s.source, Chunk: i, Apply: apply}
-			var out LoadOutput
-			var err error
-			switch s.kind {
-			case LoadOrganisations, LoadPersons:
-				out, err = e.LoadPeople(ctx, in)
-			case LoadDeals:
-				out, err = e.LoadDeals(ctx, in)
-			case LoadActivities:
-				out, err = e.LoadActivities(ctx, in)
-			case LoadDocuments:
-				out, err = e.LoadDocuments(ctx, in, bundle)
-			}
-			if err != nil {
-				t.Fatalf("%s %s chunk %d: %v", s.kind, s.source, i, err)
-			}
-			tot := totals[s.kind]
-			tot.Planned += out.Planned
-			tot.Created += out.Created
-			tot.Skipped += out.Skipped
-			tot.Linked += out.Linked
-			tot.Failed += out.Failed
-			totals[s.kind] = tot
-		}
-	}
-	return totals
+	return runAll(t, e, bundle, nil, apply)
 }
 
 func openSampleBundle(t testing.TB, matters int) *pp.Bundle {
@@ -259,3 +212,93 @@ func (s *stopT) Helper() {}
 
 func (s *stopT) Fatalf(format string, a ...any) { panic(fmt.Sprintf(format, a...)) }
 func (s *stopT) Fatal(a ...any)                 { panic(fmt.Sprint(a...)) }
+
+// TestEndToEndSample migrates a stratified sample of 100 matters out of
+// 140, verifies just the sample, then runs the full migration: the sample's
+// records are not written again, and the full run verifies clean.
+func TestEndToEndSample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("140 matters")
+	}
+	e := newTestEnv(t, envOptions{matters: 140, plan: "ultimate"})
+	bundle := openSampleBundle(t, 140)
+	ctx := context.Background()
+	var items []stratify.Item
+	for _, rec := range e.stagedMatters(t) {
+		typ, _ := e.Config.MatterType(rec.Matter.Type)
+		stage, _ := e.Config.PipelineFor(typ).StageFor(rec.Matter.KeyStage)
+		items = append(items, stratify.Item{ID: rec.Matter.ID, Stratum: typ + "/" + stage})
+	}
+	sample := stratify.Select(items, 100, 1)
+	if len(sample) != 100 {
+		t.Fatalf("sample of %d", len(sample))
+	}
+	runAll(t, e, bundle, sample, true)
+	if _, err := e.Verify(ctx, VerifyInput{MigrationID: testMigration, Manifest: e.manifest, Matters: sample}); err != nil {
+		t.Fatalf("verify the sample: %v", err)
+	}
+	if got := live(e.sb.Snapshot().Items["deals"]); got != 100 {
+		t.Errorf("%d deals after the sample; want 100", got)
+	}
+	sampleWrites := len(e.entries(t))
+	totals := runAll(t, e, bundle, nil, true)
+	if got := live(e.sb.Snapshot().Items["deals"]); got != 140 {
+		t.Errorf("%d deals after the full run; want 140", got)
+	}
+	if _, err := e.Verify(ctx, VerifyInput{MigrationID: testMigration, Manifest: e.manifest}); err != nil {
+		t.Fatalf("verify the full run: %v", err)
+	}
+	if totals[LoadDeals].Skipped == 0 {
+		t.Errorf("the full run skipped no deals; the sample's should be skipped, not written again")
+	}
+	t.Logf("%d writes in the sample, %d after the full run", sampleWrites, len(e.entries(t)))
+}
+
+// runAll runs every step once (schema and owners included) over every
+// chunk, limited to matters when given.
+func runAll(t fataler, e *testEnv, bundle *pp.Bundle, matters []string, apply bool) map[string]LoadOutput {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.Schema(ctx, SchemaInput{MigrationID: testMigration, Run: "r1", Manifest: e.manifest, Apply: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ResolveOwners(ctx, OwnersInput{MigrationID: testMigration, Manifest: e.manifest}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStaged(ctx, e.store, e.manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	totals := map[string]LoadOutput{}
+	for _, s := range []struct{ kind, source string }{
+		{LoadOrganisations, extract.KindOrganisations}, {LoadOrganisations, extract.KindReferrers},
+		{LoadPersons, extract.KindClients}, {LoadPersons, extract.KindReferrers},
+		{LoadDeals, extract.KindMatters}, {LoadActivities, extract.KindMatters}, {LoadDocuments, extract.KindMatters},
+	} {
+		for i := range st.manifest.Kinds[s.source].Chunks {
+			in := LoadInput{MigrationID: testMigration, Run: "r1", Manifest: e.manifest, Kind: s.kind, Source: s.source, Chunk: i, Apply: apply, Matters: matters}
+			var out LoadOutput
+			switch s.kind {
+			case LoadOrganisations, LoadPersons:
+				out, err = e.LoadPeople(ctx, in)
+			case LoadDeals:
+				out, err = e.LoadDeals(ctx, in)
+			case LoadActivities:
+				out, err = e.LoadActivities(ctx, in)
+			default:
+				out, err = e.LoadDocuments(ctx, in, bundle)
+			}
+			if err != nil {
+				t.Fatalf("%s %s %d: %v", s.kind, s.source, i, err)
+			}
+			tot := totals[s.kind]
+			tot.Planned += out.Planned
+			tot.Created += out.Created
+			tot.Linked += out.Linked
+			tot.Skipped += out.Skipped
+			tot.Failed += out.Failed
+			totals[s.kind] = tot
+		}
+	}
+	return totals
+}
