@@ -450,95 +450,50 @@ func (rb *rollback) patcher(en ledger.Entry, prev map[string]json.RawMessage) (f
 		return nil, "the entry has no Pipedrive id"
 	}
 	switch en.TargetKind {
-	case "person":
-		return restoreVia(prev, func(ctx context.Context, in pipedrive.PersonInput) error {
-			_, err := pd.UpdatePerson(ctx, id, in)
-			return err
-		})
-	case "organization":
-		return restoreVia(prev, func(ctx context.Context, in pipedrive.OrganizationInput) error {
-			_, err := pd.UpdateOrganization(ctx, id, in)
-			return err
-		})
-	case "deal":
-		return restoreVia(prev, func(ctx context.Context, in pipedrive.DealInput) error {
-			_, err := pd.UpdateDeal(ctx, id, in)
-			return err
-		})
-	case "activity":
-		return restoreVia(prev, func(ctx context.Context, in pipedrive.ActivityInput) error {
-			_, err := pd.UpdateActivity(ctx, id, in)
-			return err
-		})
+	case "person", "organization", "deal", "activity":
+		body := restoreBody(prev)
+		kind := en.TargetKind
+		return func(ctx context.Context) error { return pd.PatchFields(ctx, kind, id, body) }, ""
 	}
 	return nil, fmt.Sprintf("rollback cannot restore a %q: the client has no update call for it", en.TargetKind)
 }
 
-// customFieldKeyRE is the shape of a custom field's key.
-var customFieldKeyRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
-
-// restoreVia builds the typed update body T that sends prev, or says
-// which fields of prev T cannot send: an unknown field, or an empty value
-// that T's omitempty tags would drop.
-func restoreVia[T any](prev map[string]json.RawMessage, update func(context.Context, T) error) (func(context.Context) error, string) {
-	var in T
-	var bad []string
+// restoreBody is the PATCH body that puts prev back exactly: built-in
+// fields by their v2 names (null and [] included, which clear them), custom
+// fields under custom_fields whether prev holds them there or at the top.
+func restoreBody(prev map[string]json.RawMessage) map[string]json.RawMessage {
+	body := map[string]json.RawMessage{}
 	custom := map[string]json.RawMessage{}
 	for k, v := range prev {
 		switch {
 		case k == "custom_fields":
 			var m map[string]json.RawMessage
-			if err := json.Unmarshal(v, &m); err != nil {
-				bad = append(bad, k)
-				continue
+			if json.Unmarshal(v, &m) == nil {
+				maps.Copy(custom, m)
 			}
-			maps.Copy(custom, m)
 		case customFieldKeyRE.MatchString(k):
 			custom[k] = v
+		case string(v) == "null" && clearedByEmptyString[k]:
+			// Pipedrive's documents do not let these be null; "" clears them.
+			body[k] = json.RawMessage(`""`)
 		default:
-			snippet, _ := json.Marshal(map[string]json.RawMessage{k: v})
-			if !typedSends[T](snippet, k) {
-				bad = append(bad, k)
-				continue
-			}
-			_ = json.Unmarshal(snippet, &in) // typedSends decoded it already
+			body[k] = v
 		}
 	}
 	if len(custom) > 0 {
-		snippet, _ := json.Marshal(map[string]any{"custom_fields": custom})
-		if typedSends[T](snippet, "custom_fields") {
-			_ = json.Unmarshal(snippet, &in)
-		} else {
-			bad = append(bad, "custom_fields")
-		}
+		data, _ := json.Marshal(custom)
+		body["custom_fields"] = data
 	}
-	if len(bad) > 0 {
-		slices.Sort(bad)
-		return nil, fmt.Sprintf("cannot restore %q: the client's update call cannot send that value (an empty built-in field cannot be cleared)", bad)
-	}
-	return func(ctx context.Context) error { return update(ctx, in) }, ""
+	return body
 }
 
-// typedSends reports whether snippet, a JSON object, decodes into T and T
-// encodes key again.
-func typedSends[T any](snippet []byte, key string) bool {
-	var probe T
-	dec := json.NewDecoder(bytes.NewReader(snippet))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&probe); err != nil {
-		return false
-	}
-	out, err := json.Marshal(probe)
-	if err != nil {
-		return false
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(out, &m); err != nil {
-		return false
-	}
-	_, ok := m[key]
-	return ok
-}
+// clearedByEmptyString are the built-in text fields a v2 PATCH clears with
+// "" (the documents do not allow them to be null).
+var clearedByEmptyString = map[string]bool{"job_title": true, "notes": true, "birthday": true, "website": true,
+	"note": true, "public_description": true, "expected_close_date": true, "lost_reason": true}
+
+// customFieldKeyRE is the shape of a custom field's key.
+var customFieldKeyRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // recordNow is what the rollback read of a record.
 type recordNow struct {

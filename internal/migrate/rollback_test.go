@@ -509,7 +509,7 @@ func TestRollbackRunsAndPending(t *testing.T) {
 // built-in field (here phones) cannot be undone through the client's typed
 // update calls, which do not send empty values: it is flagged and left
 // alone, not half restored, and stays written.
-func TestRollbackBuiltInFieldCannotBeCleared(t *testing.T) {
+func TestRollbackClearsBuiltInFields(t *testing.T) {
 	re := newRollbackEnv(t)
 	ctx := context.Background()
 	pd := re.Pipedrive
@@ -526,15 +526,18 @@ func TestRollbackBuiltInFieldCannotBeCleared(t *testing.T) {
 		}}); err != nil {
 		t.Fatal(err)
 	}
-	out := re.rollback(RollbackInput{Apply: true, Force: true})
-	if out.Flagged != 1 || out.Restored != 0 {
-		t.Errorf("out = %+v", out)
+	out := re.rollback(RollbackInput{Apply: true})
+	if out.Flagged != 0 || out.Restored != 1 {
+		t.Errorf("out = %+v; want the link restored", out)
 	}
-	rep := re.report(out.Report)
-	if len(rep.Flagged) != 1 || !strings.Contains(rep.Flagged[0].Reason, `"job_title" "phones"`) || !rep.Flagged[0].LeftAlone {
-		t.Errorf("flagged = %+v", rep.Flagged)
+	got, err := pd.GetPerson(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if e, _ := re.led.Get(ctx, testMigration, ClientKey("C1")); e.Status != ledger.StatusWritten {
-		t.Errorf("entry is %s, want written", e.Status)
+	if len(got.Phones) != 0 || got.JobTitle != "" || got.Name != "Existing Client" {
+		t.Errorf("person after rollback = %+v; want the phone and job title the migration filled cleared, the name kept", got)
+	}
+	if e, _ := re.led.Get(ctx, testMigration, ClientKey("C1")); e.Status != ledger.StatusRolledBack {
+		t.Errorf("entry is %s, want rolled_back", e.Status)
 	}
 }
