@@ -5,16 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"time"
 
-	"github.com/conveyor-migrate/conveyor/internal/blob/fileblob"
-	"github.com/conveyor-migrate/conveyor/internal/ledger/boltledger"
 	"github.com/conveyor-migrate/conveyor/internal/mapping"
 	"github.com/conveyor-migrate/conveyor/internal/migrate"
-	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
-	"github.com/conveyor-migrate/conveyor/internal/pipedrive/sandbox"
 )
 
 func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -41,41 +34,12 @@ func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "conveyor rollback: give --pipedrive-url (and PIPEDRIVE_API_TOKEN), or --sandbox")
 		return exitUsage
 	}
-	store, err := fileblob.New(filepath.Join(*state, "store"))
+	env, closeEnv, err := target{state: *state, sandbox: *useSandbox, pipedriveURL: *pdURL, plan: *plan, seats: *seats, requireLedger: true}.open(mapping.Default())
 	if err != nil {
 		fmt.Fprintf(stderr, "conveyor rollback: %v\n", err)
 		return exitUsage
 	}
-	ledgerPath := filepath.Join(*state, "ledger.db")
-	if _, err := os.Stat(ledgerPath); err != nil {
-		fmt.Fprintf(stderr, "conveyor rollback: no ledger at %s: nothing was migrated from this state directory\n", ledgerPath)
-		return exitUsage
-	}
-	led, err := boltledger.Open(ledgerPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "conveyor rollback: %v\n", err)
-		return exitUsage
-	}
-	defer led.Close()
-	baseURL, token := *pdURL, os.Getenv("PIPEDRIVE_API_TOKEN")
-	if *useSandbox {
-		url, stop, err := startRunSandbox(*plan, *seats, filepath.Join(*state, "sandbox.json"))
-		if err != nil {
-			fmt.Fprintf(stderr, "conveyor rollback: sandbox: %v\n", err)
-			return exitUsage
-		}
-		defer stop()
-		baseURL, token = url, sandbox.DefaultToken
-	} else if token == "" {
-		fmt.Fprintln(stderr, "conveyor rollback: PIPEDRIVE_API_TOKEN is not set")
-		return exitUsage
-	}
-	client, err := pipedrive.New(pipedrive.Config{BaseURL: baseURL, Token: token, Plan: *plan, Seats: *seats})
-	if err != nil {
-		fmt.Fprintf(stderr, "conveyor rollback: %v\n", err)
-		return exitUsage
-	}
-	env := &migrate.Env{Store: store, Ledger: led, Pipedrive: client, Config: mapping.Default(), Now: time.Now}
+	defer closeEnv()
 	apply := !*dryRun
 	if apply && !*yes && !confirm(stdout, fmt.Sprintf("Undo migration %s in Pipedrive?", *migration)) {
 		fmt.Fprintln(stdout, "Nothing was undone.")

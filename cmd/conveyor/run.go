@@ -7,22 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/conveyor-migrate/conveyor/internal/blob/fileblob"
 	"github.com/conveyor-migrate/conveyor/internal/extract"
-	"github.com/conveyor-migrate/conveyor/internal/ledger/boltledger"
 	"github.com/conveyor-migrate/conveyor/internal/mapping"
 	"github.com/conveyor-migrate/conveyor/internal/migrate"
 	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
-	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
-	"github.com/conveyor-migrate/conveyor/internal/pipedrive/sandbox"
 	"github.com/conveyor-migrate/conveyor/internal/stratify"
 )
 
@@ -86,42 +79,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	if err := os.MkdirAll(*state, 0o700); err != nil {
-		fmt.Fprintf(stderr, "conveyor run: state %s: %v\n", *state, err)
-		return exitUsage
-	}
-	store, err := fileblob.New(filepath.Join(*state, "store"))
+	env, closeEnv, err := target{state: *state, sandbox: *useSandbox, pipedriveURL: *pdURL, plan: *plan, seats: *seats}.open(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "conveyor run: %v\n", err)
 		return exitUsage
 	}
-	led, err := boltledger.Open(filepath.Join(*state, "ledger.db"))
-	if err != nil {
-		fmt.Fprintf(stderr, "conveyor run: %v\n", err)
-		return exitUsage
-	}
-	defer led.Close()
-
-	baseURL, token := *pdURL, os.Getenv("PIPEDRIVE_API_TOKEN")
-	if *useSandbox {
-		sbPath := filepath.Join(*state, "sandbox.json")
-		url, stop, err := startRunSandbox(*plan, *seats, sbPath)
-		if err != nil {
-			fmt.Fprintf(stderr, "conveyor run: sandbox: %v\n", err)
-			return exitUsage
-		}
-		defer stop()
-		baseURL, token = url, sandbox.DefaultToken
-	} else if token == "" {
-		fmt.Fprintln(stderr, "conveyor run: PIPEDRIVE_API_TOKEN is not set")
-		return exitUsage
-	}
-	client, err := pipedrive.New(pipedrive.Config{BaseURL: baseURL, Token: token, Plan: *plan, Seats: *seats})
-	if err != nil {
-		fmt.Fprintf(stderr, "conveyor run: %v\n", err)
-		return exitUsage
-	}
-	env := &migrate.Env{Store: store, Ledger: led, Pipedrive: client, Config: cfg, Now: time.Now}
+	defer closeEnv()
+	client := env.Pipedrive
 	r := &runner{ctx: ctx, env: env, out: stdout, quiet: *asJSON, seats: *seats, sum: runSummary{Migration: *migration, Mode: *mode,
 		Run: "r" + time.Now().UTC().Format("20060102T150405Z"), Kinds: map[string]*migrate.LoadOutput{}}}
 	code := r.run(*export, *sampleSize, *yes, stderr)
@@ -135,31 +99,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		r.printSummary()
 	}
 	return code
-}
-
-// startRunSandbox serves an in-process sandbox on loopback, loading and
-// saving its state so that successive runs (and rollback) see one account.
-func startRunSandbox(plan string, seats int, path string) (string, func(), error) {
-	sb, err := sandbox.New(sandbox.Options{Plan: plan, Seats: seats, Seed: 1})
-	if err != nil {
-		return "", nil, err
-	}
-	if _, err := os.Stat(path); err == nil {
-		if err := sb.Load(path); err != nil {
-			return "", nil, err
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	stop := func() {
-		srv.Close()
-		sb.Save(path)
-	}
-	return "http://" + ln.Addr().String(), stop, nil
 }
 
 type runner struct {
