@@ -159,7 +159,10 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return out.Body, nil
+	// The transport ends the body when ctx is cancelled, but bytes already
+	// received still read; checking ctx before each read makes the stop
+	// immediate, as the contract says.
+	return ctxio.ReadCloser(ctx, out.Body), nil
 }
 
 func (s *Store) getObject(ctx context.Context, op, key string) (*s3.GetObjectOutput, error) {
