@@ -214,6 +214,20 @@ func (v *verifier) kind(name string) *KindCheck {
 	return k
 }
 
+// written counts one expected record of kind and returns its written
+// ledger entry, or records the key as missing and returns false.
+func (v *verifier) written(kind, key string) (ledger.Entry, bool) {
+	k := v.kind(kind)
+	k.Expected++
+	e, ok := v.entry(key)
+	if !ok {
+		v.rep.Missing = append(v.rep.Missing, key)
+		return e, false
+	}
+	k.Written++
+	return e, true
+}
+
 // entry returns the written ledger entry for a key, if any.
 func (v *verifier) entry(key string) (ledger.Entry, bool) {
 	e, err := v.e.Ledger.Get(v.ctx, v.in.MigrationID, key)
@@ -322,13 +336,10 @@ func (v *verifier) run(st *staged) error {
 			if err != nil {
 				return err
 			}
-			v.kind("organization").Expected++
-			e, ok := v.entry(OrganisationKey(o.ID))
+			e, ok := v.written("organization", OrganisationKey(o.ID))
 			if !ok {
-				v.rep.Missing = append(v.rep.Missing, OrganisationKey(o.ID))
 				return nil
 			}
-			v.kind("organization").Written++
 			got, found := v.orgs[int(e.TargetID)]
 			v.check("organization", OrganisationKey(o.ID), want, got, found, e)
 			return nil
@@ -373,14 +384,10 @@ func (v *verifier) run(st *staged) error {
 }
 
 func (v *verifier) person(key string, want pipedrive.PersonInput) error {
-	k := v.kind("person")
-	k.Expected++
-	e, ok := v.entry(key)
+	e, ok := v.written("person", key)
 	if !ok {
-		v.rep.Missing = append(v.rep.Missing, key)
 		return nil
 	}
-	k.Written++
 	got, found := v.persons[int(e.TargetID)]
 	v.check("person", key, want, got, found, e)
 	v.complete("person.email", len(want.Emails) > 0, found && len(got.Emails) > 0)
@@ -401,14 +408,10 @@ func (v *verifier) complete(field string, source, pipedrive bool) {
 
 func (v *verifier) matter(rec *extract.MatterRecord) error {
 	key := MatterKey(rec.Matter.ID)
-	k := v.kind("deal")
-	k.Expected++
-	e, ok := v.entry(key)
+	e, ok := v.written("deal", key)
 	if !ok {
-		v.rep.Missing = append(v.rep.Missing, key)
 		return nil
 	}
-	k.Written++
 	want, _, err := v.m.Deal(*rec, v.refs)
 	if err != nil {
 		return err
@@ -420,14 +423,10 @@ func (v *verifier) matter(rec *extract.MatterRecord) error {
 	for _, a := range rec.Activities {
 		akey := ActivityKey(a.ID)
 		if transform.IsNote(a) {
-			nk := v.kind("note")
-			nk.Expected++
-			ae, ok := v.entry(akey)
+			ae, ok := v.written("note", akey)
 			if !ok {
-				v.rep.Missing = append(v.rep.Missing, akey)
 				continue
 			}
-			nk.Written++
 			want, _ := v.m.Note(a, dealID)
 			got, found := v.notes[int(ae.TargetID)]
 			wantView := map[string]any{"content": want.Content, "deal_id": want.DealID, "add_time": want.AddTime.UTC().Format("2006-01-02 15:04:05")}
@@ -435,14 +434,10 @@ func (v *verifier) matter(rec *extract.MatterRecord) error {
 			v.check("note", akey, wantView, gotView, found, ae)
 			continue
 		}
-		ak := v.kind("activity")
-		ak.Expected++
-		ae, ok := v.entry(akey)
+		ae, ok := v.written("activity", akey)
 		if !ok {
-			v.rep.Missing = append(v.rep.Missing, akey)
 			continue
 		}
-		ak.Written++
 		want, _, err := v.m.Activity(a, dealID, v.refs)
 		if err != nil {
 			return err
@@ -459,14 +454,10 @@ func (v *verifier) matter(rec *extract.MatterRecord) error {
 		v.check("activity", akey, want, got, found, ae)
 	}
 	for _, d := range rec.Documents {
-		fk := v.kind("file")
-		fk.Expected++
-		fe, ok := v.entry(DocumentKey(d.ID, 1))
+		fe, ok := v.written("file", DocumentKey(d.ID, 1))
 		if !ok {
-			v.rep.Missing = append(v.rep.Missing, DocumentKey(d.ID, 1))
 			continue
 		}
-		fk.Written++
 		got, found := v.files[int(fe.TargetID)]
 		v.check("file", DocumentKey(d.ID, 1), map[string]any{"deal_id": dealID}, got, found, fe)
 	}
