@@ -151,7 +151,7 @@ func (l *activitiesLoader) activity(ctx context.Context, a pp.Activity, dealID i
 	)
 	if note {
 		var changes []transform.Change
-		ni, changes = l.mapper.Note(a, dealID)
+		ni, changes = l.mapper.Note(a, dealID, l.refs)
 		op.TargetKind, op.Changes, source = "note", changes, "note"
 		op.Payload = activitiesNotePayload{Content: ni.Content, DealID: dealID, AddTime: ni.AddTime.UTC().Format(activitiesNoteLayout)}
 		if strings.TrimSpace(ni.Content) == "" {

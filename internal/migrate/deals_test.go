@@ -314,7 +314,7 @@ func (d *dealsEnv) checkActivities(t *testing.T, deals map[string]int) {
 			var k key
 			if transform.IsNote(a) {
 				nNotes++
-				in, _ := transform.Mapper{Config: d.config()}.Note(a, deal)
+				in, _ := transform.Mapper{Config: d.config()}.Note(a, deal, &LedgerRefs{Owners: &OwnerMap{}})
 				k = key{deal, in.Content, utc.Format("2006-01-02 15:04:05"), "note"}
 			} else {
 				nActs++

@@ -427,7 +427,7 @@ func (v *verifier) matter(rec *extract.MatterRecord) error {
 			if !ok {
 				continue
 			}
-			want, _ := v.m.Note(a, dealID)
+			want, _ := v.m.Note(a, dealID, v.refs)
 			got, found := v.notes[int(ae.TargetID)]
 			wantView := map[string]any{"content": want.Content, "deal_id": want.DealID, "add_time": want.AddTime.UTC().Format("2006-01-02 15:04:05")}
 			gotView := map[string]any{"content": got.Content, "deal_id": got.DealID, "add_time": got.AddTime.UTC().Format("2006-01-02 15:04:05")}

@@ -26,12 +26,14 @@ type Note struct {
 }
 
 // NoteInput is a note to create: Content (HTML) and at least one of
-// DealID, PersonID, OrgID. A zero AddTime lets Pipedrive set it.
+// DealID, PersonID, OrgID. A zero AddTime lets Pipedrive set it; a zero
+// UserID makes the token's user the author (only an admin may name another).
 type NoteInput struct {
 	Content  string
 	DealID   int
 	PersonID int
 	OrgID    int
+	UserID   int
 	AddTime  time.Time
 }
 
@@ -40,6 +42,7 @@ type noteBody struct {
 	DealID   int    `json:"deal_id,omitempty"`
 	PersonID int    `json:"person_id,omitempty"`
 	OrgID    int    `json:"org_id,omitempty"`
+	UserID   int    `json:"user_id,omitempty"`
 	AddTime  string `json:"add_time,omitempty"`
 }
 
@@ -61,7 +64,7 @@ func (c *Client) CreateNote(ctx context.Context, in NoteInput) (Note, error) {
 	if in.DealID == 0 && in.PersonID == 0 && in.OrgID == 0 {
 		return Note{}, fmt.Errorf("pipedrive: create note: no deal, person or organization to attach it to")
 	}
-	body := noteBody{Content: in.Content, DealID: in.DealID, PersonID: in.PersonID, OrgID: in.OrgID}
+	body := noteBody{Content: in.Content, DealID: in.DealID, PersonID: in.PersonID, OrgID: in.OrgID, UserID: in.UserID}
 	if !in.AddTime.IsZero() {
 		body.AddTime = v1Time(in.AddTime)
 	}

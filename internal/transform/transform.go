@@ -541,15 +541,17 @@ func (m Mapper) Activity(a pp.Activity, dealID int, refs Refs) (pipedrive.Activi
 	return in, b.changes, nil
 }
 
-// Note is the payload for a note on a deal, with its original time.
-func (m Mapper) Note(a pp.Activity, dealID int) (pipedrive.NoteInput, []Change) {
+// Note is the payload for a note on a deal, with its original time and
+// its fee earner as the author.
+func (m Mapper) Note(a pp.Activity, dealID int, refs Refs) (pipedrive.NoteInput, []Change) {
 	b := m.builder("note", a.ID)
 	content := activityNote(a)
 	if content == "" {
 		content = html.EscapeString(a.Subject)
 	}
-	in := pipedrive.NoteInput{Content: content, DealID: dealID, AddTime: a.OccurredAt.UTC()}
+	in := pipedrive.NoteInput{Content: content, DealID: dealID, UserID: refs.Owner(a.FeeEarnerID), AddTime: a.OccurredAt.UTC()}
 	b.set("activities.subject+body", "content", content)
+	b.set("activities.fee_earner_id", "user_id", in.UserID)
 	b.set("activities.occurred_at", "add_time", in.AddTime.Format("2006-01-02 15:04:05"))
 	return in, b.changes
 }

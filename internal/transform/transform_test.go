@@ -226,11 +226,14 @@ func TestActivitiesAndNotes(t *testing.T) {
 	if !IsNote(n) || IsNote(a) {
 		t.Errorf("IsNote wrong")
 	}
-	nin, changes := m.Note(n, 900)
+	nin, changes := m.Note(n, 900, refs{})
 	if nin.Content != "<b>File note</b><br>Called &lt;lender&gt;" || !nin.AddTime.Equal(at("2026-02-01T10:00:00Z")) || nin.DealID != 900 {
 		t.Errorf("note = %+v", nin)
 	}
-	if len(changes) != 2 || !strings.Contains(changes[1].Value.(string), "2026-02-01 10:00:00") {
+	if nin.UserID != 1 {
+		t.Errorf("note author = %d; want the default owner for a note without a fee earner", nin.UserID)
+	}
+	if len(changes) != 3 || !strings.Contains(changes[2].Value.(string), "2026-02-01 10:00:00") {
 		t.Errorf("note diff = %+v", changes)
 	}
 }
