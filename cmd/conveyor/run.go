@@ -28,6 +28,7 @@ type runSummary struct {
 	API       struct {
 		Requests  int `json:"requests"`
 		Tokens    int `json:"tokens"`
+		Retries   int `json:"retries"`
 		Throttled int `json:"throttled"`
 	} `json:"api"`
 	Verify   *migrate.VerifyOutput `json:"verify,omitempty"`
@@ -90,7 +91,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Run: "r" + time.Now().UTC().Format("20060102T150405Z"), Kinds: map[string]*migrate.LoadOutput{}}}
 	code := r.run(*export, *sampleSize, *yes, stderr)
 	m := client.Meter()
-	r.sum.API.Requests, r.sum.API.Tokens, r.sum.API.Throttled = m.Requests(), m.Total(), m.Throttled()
+	r.sum.API.Requests, r.sum.API.Tokens, r.sum.API.Retries, r.sum.API.Throttled = m.Requests(), m.Total(), m.Retries(), m.Throttled()
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -237,7 +238,7 @@ func (r *runner) fail(step string, err error, stderr io.Writer) int {
 
 func (r *runner) printSummary() {
 	s := r.sum
-	fmt.Fprintf(r.out, "Migration %s, run %s (%s): API %d requests, %d tokens, %d throttled\n", s.Migration, s.Run, s.Mode, s.API.Requests, s.API.Tokens, s.API.Throttled)
+	fmt.Fprintf(r.out, "Migration %s, run %s (%s): API %d requests, %d tokens, %d retries, %d throttled\n", s.Migration, s.Run, s.Mode, s.API.Requests, s.API.Tokens, s.API.Retries, s.API.Throttled)
 	if s.Stopped != "" {
 		fmt.Fprintf(r.out, "Stopped: %s\n", s.Stopped)
 	}

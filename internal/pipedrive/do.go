@@ -157,6 +157,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			if err := c.sleep(ctx, c.Backoff(attempt, nil)); err != nil {
 				return lastErr
 			}
+			c.meter.retried()
 			continue
 		}
 
@@ -193,6 +194,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		if err := c.sleep(ctx, c.Backoff(attempt, resp)); err != nil {
 			return lastErr
 		}
+		c.meter.retried()
 	}
 }
 

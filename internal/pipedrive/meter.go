@@ -24,6 +24,22 @@ type Meter struct {
 	charged   int
 	responses int
 	throttled int
+	retries   int
+}
+
+// retried counts one attempt made again after a failure.
+func (m *Meter) retried() {
+	m.mu.Lock()
+	m.retries++
+	m.mu.Unlock()
+}
+
+// Retries returns how many attempts were made again after a 429, a 5xx, a
+// timeout or a dropped connection.
+func (m *Meter) Retries() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.retries
 }
 
 // Charged reports whether Pipedrive charges tokens for an attempt answered

@@ -100,6 +100,12 @@ func TestEveryFaultKind(t *testing.T) {
 			if tc.faults.Latency == 0 && faulted == 0 {
 				t.Errorf("no fault was injected: meter %+v", m)
 			}
+			if tc.faults.Latency == 0 && e.c.Meter().Retries() == 0 {
+				t.Errorf("the client counted no retries under %d injected faults", faulted)
+			}
+			if tc.faults.Latency != 0 && e.c.Meter().Retries() != 0 {
+				t.Errorf("the client counted %d retries with no fault", e.c.Meter().Retries())
+			}
 		})
 	}
 }
