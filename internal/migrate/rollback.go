@@ -260,8 +260,15 @@ func (rb *rollback) undoCreate(ctx context.Context, en ledger.Entry) error {
 	if leave {
 		return nil
 	}
+	return rb.undo(ctx, en, cur, forced, del, RollbackDelete, "the delete", "roll back ")
+}
+
+// undo makes the undoing call (with Apply) and records the outcome: a
+// record already gone is done; one Pipedrive refuses is flagged and left;
+// any other error stops the rollback.
+func (rb *rollback) undo(ctx context.Context, en ledger.Entry, cur recordNow, forced bool, call func(context.Context) error, action, what, doing string) error {
 	if rb.in.Apply {
-		err := del(ctx)
+		err := call(ctx)
 		var nf *pipedrive.NotFoundError
 		var invalid *pipedrive.ValidationError
 		switch {
@@ -269,13 +276,13 @@ func (rb *rollback) undoCreate(ctx context.Context, en ledger.Entry) error {
 			return rb.done(ctx, en, RollbackGone)
 		case errors.As(err, &invalid):
 			rb.unforce(forced)
-			rb.flag(en, "Pipedrive refused the delete: "+invalid.Message, cur.updateTime)
+			rb.flag(en, "Pipedrive refused "+what+": "+invalid.Message, cur.updateTime)
 			return nil
 		case err != nil:
-			return fromPipedrive("roll back "+en.TargetKind, err)
+			return fromPipedrive(doing+en.TargetKind, err)
 		}
 	}
-	return rb.done(ctx, en, RollbackDelete)
+	return rb.done(ctx, en, action)
 }
 
 // undoUpdate gives an updated or linked record its previous values back.
@@ -311,22 +318,7 @@ func (rb *rollback) undoUpdate(ctx context.Context, en ledger.Entry) error {
 	if leave {
 		return nil
 	}
-	if rb.in.Apply {
-		err := patch(ctx)
-		var nf *pipedrive.NotFoundError
-		var invalid *pipedrive.ValidationError
-		switch {
-		case errors.As(err, &nf):
-			return rb.done(ctx, en, RollbackGone)
-		case errors.As(err, &invalid):
-			rb.unforce(forced)
-			rb.flag(en, "Pipedrive refused the previous values: "+invalid.Message, cur.updateTime)
-			return nil
-		case err != nil:
-			return fromPipedrive("restore "+en.TargetKind, err)
-		}
-	}
-	return rb.done(ctx, en, RollbackRestore)
+	return rb.undo(ctx, en, cur, forced, patch, RollbackRestore, "the previous values", "restore ")
 }
 
 // edited decides what to do with a record edited since the write: leave
