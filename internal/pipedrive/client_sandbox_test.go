@@ -193,6 +193,17 @@ func TestSandboxEveryCall(t *testing.T) {
 	must("CreateNote", err)
 	var notes int
 	must("ListNotes", c.ListNotes(ctx, NoteListOptions{DealID: d.ID}, func(Note) error { notes++; return nil }))
+	edited := "<p>Exchanged and completed</p>"
+	un, err := c.UpdateNote(ctx, n.ID, NoteUpdate{Content: &edited})
+	must("UpdateNote", err)
+	gn, err := c.GetNote(ctx, n.ID)
+	must("GetNote", err)
+	if un.Content != edited || gn.Content != edited || gn.DealID != d.ID || !gn.AddTime.Equal(n.AddTime.Time) {
+		t.Errorf("after UpdateNote: put %+v, get %+v", un, gn)
+	}
+	if _, err := c.UpdateNote(ctx, n.ID, NoteUpdate{Content: new(string)}); err == nil {
+		t.Error("UpdateNote with empty content: no error")
+	}
 	must("DeleteNote", c.DeleteNote(ctx, n.ID))
 
 	doc := strings.Repeat("conveyancing file ", 1000)

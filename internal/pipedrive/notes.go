@@ -89,3 +89,44 @@ func (c *Client) ListNotes(ctx context.Context, opt NoteListOptions, fn func(Not
 func (c *Client) DeleteNote(ctx context.Context, id int) error {
 	return deleteOne(ctx, c, itemPath(notesPath, id))
 }
+
+// GetNote returns note id (a deleted one with ActiveFlag false); a missing
+// one is *NotFoundError.
+func (c *Client) GetNote(ctx context.Context, id int) (Note, error) {
+	var out one[Note]
+	err := c.do(ctx, call{method: http.MethodGet, path: itemPath(notesPath, id)}, &out)
+	return out.Data, err
+}
+
+// NoteUpdate is what UpdateNote changes: the fields set (non-nil) are
+// sent, the others keep their values.
+type NoteUpdate struct {
+	Content *string
+	DealID  *int
+	UserID  *int
+	AddTime *time.Time
+}
+
+// UpdateNote changes note id (v1 PUT). Empty content is refused without a
+// request.
+func (c *Client) UpdateNote(ctx context.Context, id int, in NoteUpdate) (Note, error) {
+	body := map[string]any{}
+	if in.Content != nil {
+		if strings.TrimSpace(*in.Content) == "" {
+			return Note{}, fmt.Errorf("pipedrive: update note: empty content")
+		}
+		body["content"] = *in.Content
+	}
+	if in.DealID != nil {
+		body["deal_id"] = *in.DealID
+	}
+	if in.UserID != nil {
+		body["user_id"] = *in.UserID
+	}
+	if in.AddTime != nil {
+		body["add_time"] = v1Time(*in.AddTime)
+	}
+	var out one[Note]
+	err := c.do(ctx, call{method: http.MethodPut, path: itemPath(notesPath, id), body: body}, &out)
+	return out.Data, err
+}

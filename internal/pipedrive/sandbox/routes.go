@@ -27,6 +27,8 @@ func init() {
 	routes["GET /api/v2/organizations/search"] = searchOrganizations
 	routes["GET /v1/notes"] = listNotes
 	routes["POST /v1/notes"] = addNote
+	routes["GET /v1/notes/{id}"] = getNote
+	routes["PUT /v1/notes/{id}"] = updateNote
 	routes["DELETE /v1/notes/{id}"] = deleteNote
 	routes["GET /v1/files"] = listFiles
 	routes["POST /v1/files"] = addFile

@@ -139,6 +139,51 @@ func listNotes(s *Sandbox, c *call) *reply {
 	return okWith(data, map[string]any{"pagination": pg})
 }
 
+func getNote(s *Sandbox, c *call) *reply {
+	id, _ := idParam(c, 2)
+	n := s.st.Items[kNotes][id]
+	if n == nil {
+		return notFound("Note")
+	}
+	return ok(s.renderNote(n))
+}
+
+// updateNote changes a live note's content, links, author or add_time;
+// the parameters left out keep their values.
+func updateNote(s *Sandbox, c *call) *reply {
+	id, _ := idParam(c, 2)
+	n := s.st.live(kNotes, id)
+	if n == nil {
+		return notFound("Note")
+	}
+	vals, rep := checkBody(s.st, c.body, noteProps, false)
+	if rep != nil {
+		return rep
+	}
+	if v, has := vals["content"]; has && strings.TrimSpace(fmt.Sprint(v)) == "" {
+		return badRequest("Parameter content must not be empty")
+	}
+	for k, v := range vals {
+		switch {
+		case v == nil:
+			delete(n.Attrs, k)
+		case k == "add_time":
+			t, _ := parseDateTime(v.(string))
+			n.AddTime = t
+		case strings.HasPrefix(k, "pinned_to_"):
+			x := v.(int64)
+			if x != 0 && x != 1 {
+				return badRequest("Parameter %s must be 0 or 1", k)
+			}
+			n.Attrs[k] = x == 1
+		default:
+			n.Attrs[k] = v
+		}
+	}
+	n.UpdateTime = c.now
+	return ok(s.renderNote(n))
+}
+
 func deleteNote(s *Sandbox, c *call) *reply {
 	id, _ := idParam(c, 2)
 	n := s.st.live(kNotes, id)
