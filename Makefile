@@ -7,14 +7,27 @@ FUZZTIME ?= 1000x
 
 .PHONY: run test build bench fuzz fuzz-short vet lint clean
 
-## run: a messy sample export, audited, migrated into the in-process Pipedrive sandbox
-## (Ultimate plan limits, so the demo takes seconds), verified, then rolled back
+## run: the demo on embedded defaults: a messy sample export and a newer export of the same
+## firm, audited, planned, a review sample, the full run (verified), the delta, then rolled back,
+## all against the in-process Pipedrive sandbox (Ultimate plan limits, so it takes a minute)
+DEMO_EXPORT = --matters 150 --seed 7 --messy --large-doc-bytes 27000000
+DEMO_TARGET = --migration demo --sandbox --plan ultimate --state $(DEMO)/state
 run: build
 	rm -rf $(DEMO)
-	$(BIN)/conveyor sample-export --out $(DEMO)/export --matters 60 --seed 7 --messy --large-doc-bytes 27000000
-	$(BIN)/conveyor audit --export $(DEMO)/export --max-flags 25
-	$(BIN)/conveyor run --export $(DEMO)/export --migration demo --mode full --sandbox --plan ultimate --state $(DEMO)/state --yes
-	$(BIN)/conveyor rollback --migration demo --sandbox --plan ultimate --state $(DEMO)/state --yes
+	$(BIN)/conveyor sample-export --out $(DEMO)/export $(DEMO_EXPORT)
+	$(BIN)/conveyor sample-export --out $(DEMO)/export-newer $(DEMO_EXPORT) --newer 1
+	@echo; echo "== audit: every row read, accepted, merged, skipped or quarantined"
+	$(BIN)/conveyor audit --export $(DEMO)/export --max-flags 10
+	@echo; echo "== plan: what will be written, and what it costs (nothing is written)"
+	$(BIN)/conveyor run --export $(DEMO)/export $(DEMO_TARGET) --mode plan
+	@echo; echo "== sample: 100 matters across types and stages, for the firm to review"
+	$(BIN)/conveyor run --export $(DEMO)/export $(DEMO_TARGET) --mode sample --sample 100 --yes
+	@echo; echo "== full: the rest, then every record read back and compared"
+	$(BIN)/conveyor run --export $(DEMO)/export $(DEMO_TARGET) --mode full --yes
+	@echo; echo "== delta: a newer export, a day later: only what changed moves"
+	$(BIN)/conveyor run --export $(DEMO)/export-newer $(DEMO_TARGET) --mode delta --yes
+	@echo; echo "== rollback: newest write first; the account as it was before"
+	$(BIN)/conveyor rollback $(DEMO_TARGET) --yes
 
 build:
 	$(GO) build -o $(BIN)/conveyor ./cmd/conveyor

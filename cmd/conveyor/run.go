@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +33,11 @@ type runSummary struct {
 		Retries   int `json:"retries"`
 		Throttled int `json:"throttled"`
 	} `json:"api"`
-	Verify   *migrate.VerifyOutput `json:"verify,omitempty"`
+	Verify *migrate.VerifyOutput `json:"verify,omitempty"`
+	// Since is the watermark a delta run (or a plan after a full run)
+	// started from; Finish what the finished run recorded.
+	Since    string                `json:"since,omitempty"`
+	Finish   *migrate.FinishOutput `json:"finish,omitempty"`
 	Estimate *migrate.Estimate     `json:"estimate,omitempty"`
 	Sample   int                   `json:"sample_matters,omitempty"`
 	Reports  []string              `json:"reports"`
@@ -39,10 +45,10 @@ type runSummary struct {
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "--export PATH --migration ID --mode plan|sample|full [--sandbox | --pipedrive-url URL] [--state DIR] [--yes] [--json]", stderr)
+	fs := newFlags("run", "--export PATH --migration ID --mode plan|sample|full|delta [--sandbox | --pipedrive-url URL] [--state DIR] [--yes] [--json]", stderr)
 	export := fs.String("export", "", "the export bundle: a directory, a .zip or s3://bucket/prefix/ (required)")
 	migration := fs.String("migration", "", "migration id (required)")
-	mode := fs.String("mode", "plan", "plan (read-only), sample (a stratified sample of matters) or full")
+	mode := fs.String("mode", "plan", "plan (read-only), sample (a stratified sample of matters), full, or delta (a newer export after a full run: only what changed)")
 	configPath := fs.String("config", "", "mapping configuration file (default: the embedded default)")
 	pdURL := fs.String("pipedrive-url", "", "the company's Pipedrive URL, https://<company>.pipedrive.com; the token comes from PIPEDRIVE_API_TOKEN")
 	useSandbox := fs.Bool("sandbox", false, "run against an in-process Pipedrive sandbox kept in the state directory")
@@ -62,8 +68,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case !migrationIDPattern.MatchString(*migration):
 		fmt.Fprintf(stderr, "conveyor run: --migration %q: use letters, digits, '.', '_' and '-'\n", *migration)
 		return exitUsage
-	case *mode != "plan" && *mode != "sample" && *mode != "full":
-		fmt.Fprintf(stderr, "conveyor run: --mode %q: use plan, sample or full (delta comes with a later release)\n", *mode)
+	case *mode != "plan" && *mode != "sample" && *mode != "full" && *mode != "delta":
+		fmt.Fprintf(stderr, "conveyor run: --mode %q: use plan, sample, full or delta\n", *mode)
 		return exitUsage
 	case *sampleSize < 100 || *sampleSize > 300:
 		fmt.Fprintln(stderr, "conveyor run: --sample must be between 100 and 300")
@@ -88,7 +94,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer closeEnv()
 	client := env.Pipedrive
 	r := &runner{ctx: ctx, env: env, out: stdout, quiet: *asJSON, seats: *seats, sum: runSummary{Migration: *migration, Mode: *mode,
-		Run: "r" + time.Now().UTC().Format("20060102T150405Z"), Kinds: map[string]*migrate.LoadOutput{}}}
+		Run: newRunID(time.Now()), Kinds: map[string]*migrate.LoadOutput{}}}
 	code := r.run(*export, *sampleSize, *yes, stderr)
 	m := client.Meter()
 	r.sum.API.Requests, r.sum.API.Tokens, r.sum.API.Retries, r.sum.API.Throttled = m.Requests(), m.Total(), m.Retries(), m.Throttled()
@@ -123,6 +129,19 @@ func (r *runner) say(format string, a ...any) {
 func (r *runner) run(export string, sampleSize int, yes bool, stderr io.Writer) int {
 	ctx, env, id := r.ctx, r.env, r.sum.Migration
 	apply := r.sum.Mode != "plan"
+	since, err := env.Watermark(ctx, id)
+	if err != nil {
+		fmt.Fprintf(stderr, "conveyor run: %v\n", err)
+		return exitUsage
+	}
+	if r.sum.Mode == "delta" && since == "" {
+		fmt.Fprintf(stderr, "conveyor run: --mode delta: migration %s has no finished full run to pick up from; run --mode full first\n", id)
+		return exitUsage
+	}
+	if r.sum.Mode == "delta" || r.sum.Mode == "plan" {
+		// After a full run, a plan shows what a delta run would do.
+		r.sum.Since = since
+	}
 	b, err := openBundle(ctx, export)
 	if err != nil {
 		fmt.Fprintf(stderr, "conveyor run: %v\n", err)
@@ -195,6 +214,20 @@ func (r *runner) run(export string, sampleSize int, yes bool, stderr io.Writer) 
 		return r.fail("verify", err, stderr)
 	}
 	r.say("7. verify: %d records read back, none missing, no field differs", v.Checked)
+	if r.sum.Mode == "sample" {
+		return exitOK
+	}
+	fin, err := env.Finish(ctx, migrate.FinishInput{MigrationID: id, Run: r.sum.Run, Manifest: manifest, Mode: r.sum.Mode})
+	if err != nil {
+		return r.fail("finish", err, stderr)
+	}
+	r.sum.Finish = &fin
+	if fin.Report != "" {
+		r.sum.Reports = append(r.sum.Reports, fin.Report)
+		r.say("8. delta: %d records updated, %d changed records left alone (edited in Pipedrive since), %d no longer in the export (listed, not deleted); see %s",
+			fin.Updated, fin.Conflicts, fin.Gone, fin.Report)
+	}
+	r.say("   watermark for the next delta run: %s", fin.Watermark)
 	return exitOK
 }
 
@@ -224,6 +257,10 @@ func (r *runner) kindsLine() string {
 	var parts []string
 	for _, k := range []string{migrate.LoadOrganisations, migrate.LoadPersons, migrate.LoadDeals, migrate.LoadActivities, migrate.LoadDocuments} {
 		if t := r.sum.Kinds[k]; t != nil {
+			if t.Updated > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d created, %d updated, %d linked, %d skipped, %d failed", k, t.Created, t.Updated, t.Linked, t.Skipped, t.Failed))
+				continue
+			}
 			parts = append(parts, fmt.Sprintf("%s %d created, %d linked, %d skipped, %d failed", k, t.Created, t.Linked, t.Skipped, t.Failed))
 		}
 	}
@@ -263,7 +300,8 @@ func (r *runner) loadAll(b *pp.Bundle, manifest string, matters []string, apply 
 	}
 	for _, s := range steps {
 		for i := range staged.Kinds[s.source].Chunks {
-			in := migrate.LoadInput{MigrationID: id, Run: r.sum.Run, Manifest: manifest, Kind: s.kind, Source: s.source, Chunk: i, Apply: apply, Matters: matters}
+			in := migrate.LoadInput{MigrationID: id, Run: r.sum.Run, Manifest: manifest, Kind: s.kind, Source: s.source, Chunk: i, Apply: apply, Matters: matters,
+				Delta: r.sum.Since != "", Since: r.sum.Since}
 			var out migrate.LoadOutput
 			var err error
 			switch s.kind {
@@ -340,7 +378,7 @@ func (r *runner) plan(b *pp.Bundle, manifest string, sch migrate.SchemaOutput, s
 	r.say("6. estimate on %s with %d seat(s): %d requests, %d tokens, %s at the burst limit, %.2f days of the daily budget (%d tokens/day); without activities, notes and files: %d tokens, %s, %.2f days",
 		est.Plan, est.Seats, est.All.Requests, est.All.Tokens, duration(est.All.Hours), est.All.Days, est.DailyTokens,
 		est.WithoutHistory.Tokens, duration(est.WithoutHistory.Hours), est.WithoutHistory.Days)
-	r.say("Plan only: nothing was written to Pipedrive. Every planned write, with its field-level diff, is under %splan/.", migrate.Prefix(id))
+	r.say("Plan only: nothing was written to Pipedrive. Every planned write, with its field-level diff, is under %splan/.", migrate.RunPrefix(id, r.sum.Run))
 	return exitOK
 }
 
@@ -419,4 +457,12 @@ func confirm(w io.Writer, question string) bool {
 		return true
 	}
 	return false
+}
+
+// newRunID names a run by its start time, with a random suffix so that two
+// runs started in the same second stay apart.
+func newRunID(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return "r" + now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
 }

@@ -69,6 +69,43 @@ func TestRunAndRollback(t *testing.T) {
 		}
 	}
 
+	// A newer export of the same firm: a plan shows the delta, the delta
+	// run moves only what changed, and rolling it back undoes just it.
+	newer := filepath.Join(t.TempDir(), "newer")
+	if code, _, stderr := conveyor(t, "sample-export", "--out", newer, "--matters", "12", "--seed", "5", "--messy", "--large-doc-bytes", "4096", "--newer", "1"); code != 0 {
+		t.Fatalf("sample-export --newer: %s", stderr)
+	}
+	code, stdout, stderr = conveyor(t, "run", "--export", newer, "--migration", "m-test", "--mode", "plan", "--sandbox", "--plan", "ultimate", "--state", state, "--json")
+	var deltaPlan runSummary
+	if err := json.Unmarshal([]byte(stdout), &deltaPlan); code != exitOK || err != nil {
+		t.Fatalf("plan of the delta: exit %d %v: %s", code, err, stderr)
+	}
+	if deltaPlan.Since == "" || deltaPlan.Since != sum.Finish.Watermark {
+		t.Errorf("plan after a full run starts from %q; want the full run's watermark %q", deltaPlan.Since, sum.Finish.Watermark)
+	}
+	code, stdout, stderr = conveyor(t, "run", "--export", newer, "--migration", "m-test", "--mode", "delta", "--sandbox", "--plan", "ultimate", "--state", state, "--yes", "--json")
+	var delta runSummary
+	if err := json.Unmarshal([]byte(stdout), &delta); code != exitOK || err != nil {
+		t.Fatalf("delta: exit %d %v: %s\n%s", code, err, stderr, stdout)
+	}
+	if delta.Finish == nil || delta.Finish.Updated == 0 || delta.Finish.Gone == 0 || delta.Finish.Report == "" || delta.Verify == nil || delta.Verify.Mismatches != 0 {
+		t.Fatalf("delta summary = %+v (finish %+v)", delta, delta.Finish)
+	}
+	updated, created := 0, 0
+	for _, k := range delta.Kinds {
+		updated += k.Updated
+		created += k.Created
+	}
+	if updated != delta.Finish.Updated || created == 0 || delta.Kinds["deals"].Created >= sum.Kinds["deals"].Created {
+		t.Errorf("delta kinds %+v; want the changed records updated and only the new ones created", delta.Kinds)
+	}
+	code, stdout, stderr = conveyor(t, "rollback", "--migration", "m-test", "--run", delta.Run, "--sandbox", "--plan", "ultimate", "--state", state, "--yes", "--json")
+	var rbDelta struct{ Deleted, Restored, Flagged int }
+	json.Unmarshal([]byte(stdout), &rbDelta)
+	if code != exitOK || rbDelta.Restored != updated || rbDelta.Deleted == 0 || rbDelta.Flagged != 0 {
+		t.Errorf("rollback of the delta: exit %d %+v: %s; want %d restored", code, rbDelta, stderr, updated)
+	}
+
 	code, stdout, stderr = conveyor(t, "rollback", "--migration", "m-test", "--sandbox", "--plan", "ultimate", "--state", state, "--yes")
 	if code != exitOK || !strings.Contains(stdout, "deleted") {
 		t.Fatalf("rollback: exit %d: %s %s", code, stdout, stderr)
@@ -80,7 +117,7 @@ func TestRunAndRollback(t *testing.T) {
 		t.Errorf("second rollback: exit %d, %d deleted; want nothing left to undo", code, rb.Deleted)
 	}
 
-	if code, _, stderr := conveyor(t, "run", "--export", export, "--migration", "x", "--mode", "delta", "--sandbox"); code != exitUsage || !strings.Contains(stderr, "--mode") {
+	if code, _, stderr := conveyor(t, "run", "--export", export, "--migration", "x", "--mode", "delta", "--sandbox", "--state", t.TempDir()); code != exitUsage || !strings.Contains(stderr, "no finished full run") {
 		t.Errorf("delta: exit %d %s", code, stderr)
 	}
 	if code, _, stderr := conveyor(t, "run", "--export", export, "--migration", "x"); code != exitUsage || !strings.Contains(stderr, "--sandbox") {

@@ -76,6 +76,12 @@ type Entry struct {
 	// PayloadHash fingerprints what was (to be) written, so that a delta
 	// run can tell a changed record from an unchanged one.
 	PayloadHash string `json:"payload_hash,omitempty"`
+	// SourceHash fingerprints the whole payload the source record maps to.
+	// On a record's own entry it is the payload the migration last made the
+	// record hold (a delta run compares it with what the newer export maps
+	// to); on a delta's update entry (key "<record key>/update/<run>") it
+	// is the hash that update replaced, which rollback puts back.
+	SourceHash string `json:"source_hash,omitempty"`
 	// Previous holds, for OpUpdate and OpLink, the values of the fields
 	// the write overwrote, as Pipedrive had them (JSON object).
 	Previous json.RawMessage `json:"previous,omitempty"`

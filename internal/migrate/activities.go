@@ -168,6 +168,8 @@ func (l *activitiesLoader) activity(ctx context.Context, a pp.Activity, dealID i
 		return err
 	}
 	switch {
+	case has && entry.Status == ledger.StatusWritten && l.in.Delta && merr == nil:
+		return l.env.deltaWritten(ctx, l.in, l.pw, deltaItem{op: op, entry: entry, payload: op.Payload, sourceKind: source, sourceID: a.ID})
 	case has && entry.Status == ledger.StatusWritten:
 		op.Op, op.Reason, op.TargetID, op.Payload, op.Changes = PlanSkip, dealsReasonWritten, entry.TargetID, nil, nil
 		if err := l.pw.add(op); err != nil {

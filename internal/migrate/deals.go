@@ -247,6 +247,12 @@ func (l *dealsLoader) matter(ctx context.Context, rec *extract.MatterRecord) err
 	var dealID int64
 	linked := false
 	switch {
+	case has && entry.Status == ledger.StatusWritten && l.in.Delta && terr == nil:
+		if err := l.env.deltaWritten(ctx, l.in, l.pw, deltaItem{op: op, entry: entry, payload: payload,
+			updatedAt: rec.Matter.UpdatedAt, sourceKind: "matter", sourceID: id}); err != nil {
+			return err
+		}
+		return l.participants(ctx, rec, entry.TargetID, payload.PersonID, entry.Op == ledger.OpLink)
 	case has && entry.Status == ledger.StatusWritten:
 		op.Op, op.Reason, op.TargetID, op.Payload, op.Changes = PlanSkip, dealsReasonWritten, entry.TargetID, nil, nil
 		if err := l.pw.add(op); err != nil {

@@ -38,6 +38,8 @@ type dealsEnv struct {
 	bundle *pp.Bundle
 	chunks int
 	logs   *bytes.Buffer
+	// run is the last load's run, whose plans plan reads.
+	run string
 }
 
 func newDealsEnv(t *testing.T) *dealsEnv {
@@ -123,6 +125,7 @@ var (
 // the first error.
 func (d *dealsEnv) load(ctx context.Context, s dealsStep, apply bool, run string) ([]LoadOutput, error) {
 	var outs []LoadOutput
+	d.run = run
 	for c := 0; c < d.chunks; c++ {
 		in := LoadInput{MigrationID: testMigration, Run: run, Manifest: d.manifest, Kind: s.kind, Source: extract.KindMatters, Chunk: c, Apply: apply}
 		out, err := s.run(ctx, d, in)
@@ -158,7 +161,7 @@ func (d *dealsEnv) plan(t *testing.T, kind string) []PlannedOp {
 	t.Helper()
 	var out []PlannedOp
 	for c := 0; c < d.chunks; c++ {
-		data := d.getJSON(t, PlanKey(testMigration, kind, extract.KindMatters, c), nil)
+		data := d.getJSON(t, PlanKey(testMigration, d.run, kind, extract.KindMatters, c), nil)
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {

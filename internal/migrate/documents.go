@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"strconv"
 	"time"
 
 	"github.com/conveyor-migrate/conveyor/internal/attach"
@@ -122,11 +123,47 @@ func (l *documentsLoader) payload(d pp.Document, dealID int64, how, name string,
 	return documentsPayload{DealID: dealID, Name: name, Part: part, Parts: parts, How: how, SourceSize: d.SizeBytes, SHA256: d.SHA256}
 }
 
-// written reports whether every file of document d is written, from the
-// ledger alone: one entry for a document within the limit or compressed
-// (its hash says which), else one for every part.
-func (l *documentsLoader) written(ctx context.Context, d pp.Document) (bool, []ledger.Entry, error) {
-	first, has, err := dealsEntry(ctx, l.env.Ledger, l.in.MigrationID, DocumentKey(d.ID, 1))
+// documentsVersion fingerprints the version of a document the export
+// holds: its size and checksum (a file's entry keeps it as SourceHash).
+func documentsVersion(d pp.Document) string {
+	return PayloadHash(struct {
+		Size   int64  `json:"size"`
+		SHA256 string `json:"sha256"`
+	}{d.SizeBytes, d.SHA256})
+}
+
+// DocumentRevisionKey is the key of part n of a newer version of a
+// document, which a delta run uploads beside the earlier one (rev is
+// documentsRev's).
+func DocumentRevisionKey(id, rev string, part int) string {
+	return "document/" + id + "/rev/" + rev + "/part/" + strconv.Itoa(part)
+}
+
+// documentsRev names a document's version in its revision keys.
+func documentsRev(d pp.Document) string { return documentsVersion(d)[:12] }
+
+// key is the ledger key of part of document d: DocumentKey, or with rev
+// DocumentRevisionKey.
+func documentsKey(d pp.Document, rev string, part int) string {
+	if rev == "" {
+		return DocumentKey(d.ID, part)
+	}
+	return DocumentRevisionKey(d.ID, rev, part)
+}
+
+// sameVersion reports whether a written first file of d is of the version
+// the export holds now. An entry from before versions were kept is taken
+// to be.
+func sameVersion(first ledger.Entry, d pp.Document) bool {
+	return first.SourceHash == "" || first.SourceHash == first.PayloadHash || first.SourceHash == documentsVersion(d)
+}
+
+// written reports whether every file of document d (of version rev, ""
+// for the first) is written, from the ledger alone: one entry for a
+// document within the limit or compressed (its hash says which), else one
+// for every part.
+func (l *documentsLoader) written(ctx context.Context, d pp.Document, rev string) (bool, []ledger.Entry, error) {
+	first, has, err := dealsEntry(ctx, l.env.Ledger, l.in.MigrationID, documentsKey(d, rev, 1))
 	if err != nil || !has || first.Status != ledger.StatusWritten {
 		return false, nil, err
 	}
@@ -139,7 +176,7 @@ func (l *documentsLoader) written(ctx context.Context, d pp.Document) (bool, []l
 	}
 	out := []ledger.Entry{first}
 	for p := 2; p <= l.maxParts(d.SizeBytes); p++ {
-		en, has, err := dealsEntry(ctx, l.env.Ledger, l.in.MigrationID, DocumentKey(d.ID, p))
+		en, has, err := dealsEntry(ctx, l.env.Ledger, l.in.MigrationID, documentsKey(d, rev, p))
 		if err != nil || !has || en.Status != ledger.StatusWritten {
 			return false, nil, err
 		}
@@ -163,9 +200,19 @@ func documentsFlag(p *attach.Prepared, size int64) string {
 func (l *documentsLoader) document(ctx context.Context, d pp.Document, dealID int64, claim *activitiesClaims) error {
 	base := path.Base(d.FileName)
 	op := PlannedOp{Key: DocumentKey(d.ID, 1), TargetKind: "file"}
-	done, entries, err := l.written(ctx, d)
+	done, entries, err := l.written(ctx, d, "")
 	if err != nil {
 		return err
+	}
+	rev, revFlag := "", ""
+	if done && l.in.Delta && !sameVersion(entries[0], d) {
+		// A newer version: Pipedrive cannot replace a file's content, so
+		// it goes beside the earlier one, which is kept.
+		rev, revFlag = documentsRev(d), "a newer version of the document: uploaded beside the earlier one, which is kept"
+		op.Key = documentsKey(d, rev, 1)
+		if done, entries, err = l.written(ctx, d, rev); err != nil {
+			return err
+		}
 	}
 	if done {
 		for _, en := range entries {
@@ -186,7 +233,7 @@ func (l *documentsLoader) document(ctx context.Context, d pp.Document, dealID in
 		return nil
 	}
 	if l.bundle == nil {
-		return l.predict(d, dealID)
+		return l.predict(d, dealID, rev, revFlag)
 	}
 
 	var modTime time.Time
@@ -203,9 +250,12 @@ func (l *documentsLoader) document(ctx context.Context, d pp.Document, dealID in
 		return fmt.Errorf("load documents: prepare %s: %w", d.ID, err)
 	}
 	defer prep.Close()
-	flag := documentsFlag(prep, d.SizeBytes)
+	flag := revFlag
+	if f := documentsFlag(prep, d.SizeBytes); f != "" {
+		flag = peopleJoinFlag(flag, f)
+	}
 	for i, piece := range prep.Pieces {
-		op := PlannedOp{Key: DocumentKey(d.ID, piece.Part), Op: PlanCreate, TargetKind: "file",
+		op := PlannedOp{Key: documentsKey(d, rev, piece.Part), Op: PlanCreate, TargetKind: "file",
 			Payload: l.payload(d, dealID, prep.How, piece.Name, piece.Part, piece.Parts)}
 		if i == 0 {
 			op.Flag = flag
@@ -222,16 +272,16 @@ func (l *documentsLoader) document(ctx context.Context, d pp.Document, dealID in
 
 // predict plans a document without reading it: within the limit as it
 // is; over it, compressed or split, which only reading it can tell.
-func (l *documentsLoader) predict(d pp.Document, dealID int64) error {
+func (l *documentsLoader) predict(d pp.Document, dealID int64, rev, revFlag string) error {
 	base := path.Base(d.FileName)
-	op := PlannedOp{Key: DocumentKey(d.ID, 1), Op: PlanCreate, TargetKind: "file",
-		Payload: l.payload(d, dealID, attach.AsIs, base, 1, 1)}
+	op := PlannedOp{Key: documentsKey(d, rev, 1), Op: PlanCreate, TargetKind: "file",
+		Payload: l.payload(d, dealID, attach.AsIs, base, 1, 1), Flag: revFlag}
 	if dealID == 0 {
 		op.Reason = dealsReasonDealLater
 	}
 	if d.SizeBytes > l.limit {
-		op.Flag = fmt.Sprintf("over the attachment size limit (%d bytes): compressed to zip, or split into %d parts if it does not compress enough",
-			d.SizeBytes, l.maxParts(d.SizeBytes))
+		op.Flag = peopleJoinFlag(revFlag, fmt.Sprintf("over the attachment size limit (%d bytes): compressed to zip, or split into %d parts if it does not compress enough",
+			d.SizeBytes, l.maxParts(d.SizeBytes)))
 		op.Payload = l.payload(d, dealID, attach.Compressed, base+".zip", 1, 1)
 	}
 	return l.pw.add(op)
@@ -268,7 +318,7 @@ func (l *documentsLoader) piece(ctx context.Context, d pp.Document, dealID int64
 	}
 	defer body.Close()
 	w := Write{Migration: l.in.MigrationID, Run: l.in.Run, Key: op.Key, SourceKind: "document", SourceID: d.ID,
-		TargetKind: "file", Op: ledger.OpCreate, ParentID: dealID, Payload: op.Payload,
+		TargetKind: "file", Op: ledger.OpCreate, ParentID: dealID, Payload: op.Payload, SourceHash: documentsVersion(d),
 		Call: func(ctx context.Context) (int64, string, error) {
 			f, err := l.env.Pipedrive.UploadFile(ctx, pipedrive.FileInput{Name: piece.Name, Body: body, Size: piece.Size, DealID: int(dealID)})
 			if err != nil {

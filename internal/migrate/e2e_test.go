@@ -258,8 +258,25 @@ func TestEndToEndSample(t *testing.T) {
 // chunk, limited to matters when given.
 func runAll(t fataler, e *testEnv, bundle *pp.Bundle, matters []string, apply bool) map[string]LoadOutput {
 	t.Helper()
+	return runSteps(t, e, bundle, runOptions{run: "r1", matters: matters, apply: apply})
+}
+
+// runOptions say what run runSteps makes.
+type runOptions struct {
+	run     string
+	matters []string
+	apply   bool
+	// delta and since make a delta run from the watermark since.
+	delta bool
+	since string
+}
+
+// runSteps runs every step of one run (schema and owners included) over
+// every chunk of the staged export.
+func runSteps(t fataler, e *testEnv, bundle *pp.Bundle, o runOptions) map[string]LoadOutput {
+	t.Helper()
 	ctx := context.Background()
-	if _, err := e.Schema(ctx, SchemaInput{MigrationID: testMigration, Run: "r1", Manifest: e.manifest, Apply: true}); err != nil {
+	if _, err := e.Schema(ctx, SchemaInput{MigrationID: testMigration, Run: o.run, Manifest: e.manifest, Apply: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.ResolveOwners(ctx, OwnersInput{MigrationID: testMigration, Manifest: e.manifest}); err != nil {
@@ -276,7 +293,8 @@ func runAll(t fataler, e *testEnv, bundle *pp.Bundle, matters []string, apply bo
 		{LoadDeals, extract.KindMatters}, {LoadActivities, extract.KindMatters}, {LoadDocuments, extract.KindMatters},
 	} {
 		for i := range st.manifest.Kinds[s.source].Chunks {
-			in := LoadInput{MigrationID: testMigration, Run: "r1", Manifest: e.manifest, Kind: s.kind, Source: s.source, Chunk: i, Apply: apply, Matters: matters}
+			in := LoadInput{MigrationID: testMigration, Run: o.run, Manifest: e.manifest, Kind: s.kind, Source: s.source, Chunk: i,
+				Apply: o.apply, Matters: o.matters, Delta: o.delta, Since: o.since}
 			var out LoadOutput
 			switch s.kind {
 			case LoadOrganisations, LoadPersons:
@@ -294,7 +312,9 @@ func runAll(t fataler, e *testEnv, bundle *pp.Bundle, matters []string, apply bo
 			tot := totals[s.kind]
 			tot.Planned += out.Planned
 			tot.Created += out.Created
+			tot.Updated += out.Updated
 			tot.Linked += out.Linked
+			tot.Flags += out.Flags
 			tot.Skipped += out.Skipped
 			tot.Failed += out.Failed
 			totals[s.kind] = tot

@@ -37,6 +37,12 @@ type LoadInput struct {
 	// Matters, when set, limits the step to these matters and what they
 	// need (the review sample).
 	Matters []string `json:"matters,omitempty"`
+	// Delta makes a delta run (see delta.go): written records whose source
+	// changed are updated, field by field, instead of skipped.
+	Delta bool `json:"delta,omitempty"`
+	// Since is the watermark of the last run (RFC 3339): in a delta run a
+	// record whose updated_at is at or before it is unchanged.
+	Since string `json:"since,omitempty"`
 }
 
 // LoadOutput counts what a load step planned or did, and where the plan is.
@@ -79,9 +85,18 @@ type PlannedOp struct {
 	Flag string `json:"flag,omitempty"`
 }
 
-// PlanKey is where a load step writes a chunk's planned operations.
-func PlanKey(migrationID, kind, source string, chunk int) string {
-	return fmt.Sprintf("%splan/%s/%s-%05d.ndjson", Prefix(migrationID), kind, source, chunk)
+// PlanKey is where a load step of a run writes a chunk's planned
+// operations: under RunPrefix, so that every run keeps its own.
+func PlanKey(migrationID, run, kind, source string, chunk int) string {
+	return fmt.Sprintf("%splan/%s/%s-%05d.ndjson", RunPrefix(migrationID, run), kind, source, chunk)
+}
+
+// RunPrefix is where a run's own outputs go (its plans and reports).
+func RunPrefix(migrationID, run string) string {
+	if run == "" {
+		run = "unnamed"
+	}
+	return Prefix(migrationID) + "runs/" + run + "/"
 }
 
 // planWriter collects a chunk's planned operations and counts them.
@@ -92,7 +107,7 @@ type planWriter struct {
 
 func newPlanWriter(in LoadInput) *planWriter {
 	return &planWriter{out: &LoadOutput{MigrationID: in.MigrationID, Kind: in.Kind, Source: in.Source, Chunk: in.Chunk,
-		Plan: PlanKey(in.MigrationID, in.Kind, in.Source, in.Chunk)}}
+		Plan: PlanKey(in.MigrationID, in.Run, in.Kind, in.Source, in.Chunk)}}
 }
 
 // add records a planned operation.

@@ -220,6 +220,8 @@ type peopleItem struct {
 	// email (persons) and name (organizations) match existing records.
 	email, name string
 	flag        string
+	// updatedAt is the source record's, for a delta run's watermark.
+	updatedAt *time.Time
 }
 
 func (it *peopleItem) payload() any {
@@ -249,7 +251,7 @@ func (l *peopleLoader) organisation(ctx context.Context, o *pp.Organisation) err
 		return err
 	}
 	return l.handle(ctx, &peopleItem{key: key, sourceKind: peopleSourceOrganisation, sourceID: o.ID, org: &in,
-		changes: changes, name: o.Name})
+		changes: changes, name: o.Name, updatedAt: o.UpdatedAt})
 }
 
 func (l *peopleLoader) referrerFirm(ctx context.Context, r *pp.Referrer) error {
@@ -262,7 +264,7 @@ func (l *peopleLoader) referrerFirm(ctx context.Context, r *pp.Referrer) error {
 		return nil
 	}
 	return l.handle(ctx, &peopleItem{key: ReferrerFirmKey(r.CompanyName), sourceKind: peopleSourceFirm, sourceID: norm,
-		org: &in, changes: changes, name: r.CompanyName})
+		org: &in, changes: changes, name: r.CompanyName, updatedAt: r.UpdatedAt})
 }
 
 func (l *peopleLoader) client(ctx context.Context, c *pp.Client) error {
@@ -287,7 +289,7 @@ func (l *peopleLoader) client(ctx context.Context, c *pp.Client) error {
 		return err
 	}
 	return l.handle(ctx, &peopleItem{key: key, sourceKind: peopleSourceClient, sourceID: c.ID, person: &in,
-		changes: changes, email: pp.NormalizeEmail(c.Email), flag: strings.Join(flags, "; ")})
+		changes: changes, email: pp.NormalizeEmail(c.Email), flag: strings.Join(flags, "; "), updatedAt: c.UpdatedAt})
 }
 
 func (l *peopleLoader) referrer(ctx context.Context, r *pp.Referrer) error {
@@ -309,7 +311,7 @@ func (l *peopleLoader) referrer(ctx context.Context, r *pp.Referrer) error {
 		return err
 	}
 	return l.handle(ctx, &peopleItem{key: key, sourceKind: peopleSourceReferrer, sourceID: r.ID, person: &in,
-		changes: changes, email: pp.NormalizeEmail(r.Email), flag: flag})
+		changes: changes, email: pp.NormalizeEmail(r.Email), flag: flag, updatedAt: r.UpdatedAt})
 }
 
 // handle plans one record and, with Apply, writes it.
@@ -322,6 +324,11 @@ func (l *peopleLoader) handle(ctx context.Context, it *peopleItem) error {
 	stored, found, err := l.entry(ctx, it.key)
 	if err != nil {
 		return err
+	}
+	if found && stored.Status == ledger.StatusWritten && l.in.Delta {
+		op.Changes = it.changes
+		return l.env.deltaWritten(ctx, l.in, l.plan, deltaItem{op: op, entry: stored, payload: it.payload(),
+			updatedAt: it.updatedAt, sourceKind: it.sourceKind, sourceID: it.sourceID})
 	}
 	if found && stored.Status == ledger.StatusWritten {
 		op.Op, op.TargetID, op.Reason = PlanSkip, stored.TargetID, "already migrated"
@@ -448,7 +455,7 @@ func (l *peopleLoader) decide(ctx context.Context, it *peopleItem, op *PlannedOp
 		return fmt.Errorf("link %s: %w", it.key, err)
 	}
 	op.Op, op.TargetID, op.Reason = PlanLink, int64(target), reason
-	w.TargetID = int64(target)
+	w.TargetID, w.SourceHash = int64(target), PayloadHash(it.payload())
 	if len(patch) == 0 {
 		return nil
 	}
@@ -470,7 +477,7 @@ func (l *peopleLoader) resume(it *peopleItem, stored ledger.Entry, op *PlannedOp
 		w.Payload, w.Call, w.Find = it.payload(), l.create(it, rejected), l.find(it)
 		return nil
 	}
-	op.Op, op.TargetID, w.TargetID = PlanLink, stored.TargetID, stored.TargetID
+	op.Op, op.TargetID, w.TargetID, w.SourceHash = PlanLink, stored.TargetID, stored.TargetID, PayloadHash(it.payload())
 	patch, err := peopleRefill(it.payload(), stored.Previous)
 	if err != nil {
 		return fmt.Errorf("resume link %s: %w", it.key, err)

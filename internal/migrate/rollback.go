@@ -180,6 +180,12 @@ func (e *Env) Rollback(ctx context.Context, in RollbackInput) (RollbackOutput, e
 	if err := e.putJSON(ctx, rb.out.Report, rep); err != nil {
 		return RollbackOutput{}, err
 	}
+	if in.Apply && rb.out.Flagged == 0 && rb.out.Unknown == 0 {
+		// Undone: a delta run starts from the watermark of the last run left.
+		if err := e.forgetRuns(ctx, in.MigrationID, in.Run); err != nil {
+			return RollbackOutput{}, err
+		}
+	}
 	o := rb.out
 	e.log().InfoContext(ctx, "rollback", "migration", in.MigrationID, "run", in.Run, "applied", in.Apply, "force", in.Force,
 		"deleted", o.Deleted, "restored", o.Restored, "already_gone", o.AlreadyGone, "unchanged", o.Unchanged,
@@ -201,9 +207,21 @@ type rollback struct {
 	// files) costs less than a get each would.
 	notes map[int]pipedrive.Note
 	files map[int]pipedrive.File
+	// restoredAt is the update_time the last restore left.
+	restoredAt string
+	// rebased holds the keys of records' entries this pass changed after
+	// undoing a delta update of them; they are read again when reached.
+	rebased map[string]bool
 }
 
 func (rb *rollback) entry(ctx context.Context, en ledger.Entry) error {
+	if rb.rebased[en.Key] {
+		fresh, err := rb.env.Ledger.Get(ctx, en.Migration, en.Key)
+		if err != nil {
+			return fmt.Errorf("ledger: read %s again: %w", en.Key, err)
+		}
+		en = fresh
+	}
 	if rb.in.Run != "" && en.Run != rb.in.Run {
 		rb.out.OtherRuns++
 		return nil
@@ -312,13 +330,59 @@ func (rb *rollback) undoUpdate(ctx context.Context, en ledger.Entry) error {
 	if cur.fields != nil && holdsPrevious(cur.fields, prev) {
 		// Nothing to give back: the record has its previous values,
 		// e.g. restored by a rollback interrupted before its commit.
-		return rb.done(ctx, en, RollbackUnchanged)
+		if err := rb.done(ctx, en, RollbackUnchanged); err != nil {
+			return err
+		}
+		return rb.rebase(ctx, en, cur.updateTime)
 	}
 	forced, leave := rb.edited(en, cur)
 	if leave {
 		return nil
 	}
-	return rb.undo(ctx, en, cur, forced, patch, RollbackRestore, "the previous values", "restore ")
+	flagged := rb.out.Flagged
+	rb.restoredAt = ""
+	if err := rb.undo(ctx, en, cur, forced, patch, RollbackRestore, "the previous values", "restore "); err != nil {
+		return err
+	}
+	if rb.out.Flagged != flagged {
+		return nil // refused by Pipedrive: still written, nothing to rebase
+	}
+	return rb.rebase(ctx, en, rb.restoredAt)
+}
+
+// rebase, after a delta run's update of a record is undone, gives the
+// record's own entry back the payload hash it held before the update and
+// the update_time the restore left, so that the record's older entries
+// (undone next) do not take the restore for someone's edit, and a later
+// delta run compares with what the record holds again.
+func (rb *rollback) rebase(ctx context.Context, en ledger.Entry, updateTime string) error {
+	baseKey, ok := deltaBase(en.Key)
+	if !ok || !rb.in.Apply {
+		return nil
+	}
+	base, err := rb.env.Ledger.Get(ctx, en.Migration, baseKey)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("ledger: read %s: %w", baseKey, err)
+	}
+	if base.Status != ledger.StatusWritten {
+		return nil
+	}
+	base.SourceHash = en.SourceHash
+	if updateTime != "" {
+		base.TargetUpdateTime = updateTime
+	}
+	base.UpdatedAt = rb.env.now()
+	if err := rb.env.Ledger.Update(ctx, ledger.StatusWritten, base); err != nil {
+		return fmt.Errorf("ledger: rebase %s: %w", baseKey, err)
+	}
+	if rb.rebased == nil {
+		rb.rebased = map[string]bool{}
+	}
+	rb.rebased[baseKey] = true
+	return nil
 }
 
 // edited decides what to do with a record edited since the write: leave
@@ -445,7 +509,43 @@ func (rb *rollback) patcher(en ledger.Entry, prev map[string]json.RawMessage) (f
 	case "person", "organization", "deal", "activity":
 		body := restoreBody(prev)
 		kind := en.TargetKind
-		return func(ctx context.Context) error { return pd.PatchFields(ctx, kind, id, body) }, ""
+		return func(ctx context.Context) error {
+			ut, err := pd.PatchFields(ctx, kind, id, body)
+			rb.restoredAt = formatUpdateTime(ut)
+			return err
+		}, ""
+	case "note":
+		var u pipedrive.NoteUpdate
+		if raw, ok := prev["content"]; ok {
+			var c string
+			if json.Unmarshal(raw, &c) != nil || c == "" {
+				return nil, "a note's previous content is not text"
+			}
+			u.Content = &c
+		}
+		if raw, ok := prev["deal_id"]; ok {
+			var d int
+			if json.Unmarshal(raw, &d) != nil || d <= 0 {
+				return nil, "a note's previous deal is not an id"
+			}
+			u.DealID = &d
+		}
+		if raw, ok := prev["add_time"]; ok {
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				return nil, "a note's previous add_time is not a time"
+			}
+			t, err := time.Parse(activitiesNoteLayout, s)
+			if err != nil {
+				return nil, "a note's previous add_time is not a time"
+			}
+			u.AddTime = &t
+		}
+		return func(ctx context.Context) error {
+			n, err := pd.UpdateNote(ctx, id, u)
+			rb.restoredAt = formatUpdateTime(n.UpdateTime)
+			return err
+		}, ""
 	}
 	return nil, fmt.Sprintf("rollback cannot restore a %q: the client has no update call for it", en.TargetKind)
 }

@@ -209,7 +209,8 @@ func (re *rollbackEnv) migrate() rollbackFixture {
 // before" means the live records, custom field definitions and their
 // values: a record created and then deleted (kept, marked deleted) is no
 // difference. Nor is the update_time of the records named in restored,
-// which the restoring PATCH stamps as any PATCH does.
+// which the restoring PATCH stamps as any PATCH does (nor a deal's
+// stage_change_time, which moving it back to its stage stamps).
 func rollbackDiffs(before, after sandbox.State, restored ...string) []sandbox.Difference {
 	var out []sandbox.Difference
 	for _, d := range sandbox.Compare(before, after) {
@@ -219,7 +220,7 @@ func rollbackDiffs(before, after sandbox.State, restored ...string) []sandbox.Di
 				continue
 			}
 			name := fmt.Sprintf("%s/%d", d.Kind, d.ID)
-			if d.Field == "update_time" && w != nil && g != nil && !g.Deleted && strings.Contains(" "+strings.Join(restored, " ")+" ", " "+name+" ") {
+			if (d.Field == "update_time" || d.Field == "stage_change_time") && w != nil && g != nil && !g.Deleted && strings.Contains(" "+strings.Join(restored, " ")+" ", " "+name+" ") {
 				continue
 			}
 		}

@@ -24,6 +24,9 @@ type Write struct {
 	// Payload is hashed into the entry, so that a later run can tell
 	// whether the source changed.
 	Payload any
+	// SourceHash is ledger.Entry.SourceHash; empty means the hash of
+	// Payload (a create sends the whole payload).
+	SourceHash string
 	// Previous holds, for OpUpdate and OpLink, the values overwritten.
 	Previous json.RawMessage
 	// TargetID is known in advance for OpUpdate and OpLink (the existing
@@ -71,7 +74,10 @@ func PayloadHash(v any) string {
 func (e *Env) Once(ctx context.Context, w Write) (int64, Outcome, error) {
 	entry := ledger.Entry{Migration: w.Migration, Key: w.Key, Run: w.Run, SourceKind: w.SourceKind, SourceID: w.SourceID,
 		TargetKind: w.TargetKind, TargetID: w.TargetID, ParentID: w.ParentID, Op: w.Op, Status: ledger.StatusPending,
-		PayloadHash: PayloadHash(w.Payload), Previous: w.Previous}
+		PayloadHash: PayloadHash(w.Payload), SourceHash: w.SourceHash, Previous: w.Previous}
+	if entry.SourceHash == "" {
+		entry.SourceHash = entry.PayloadHash
+	}
 	stored, err := e.Ledger.Begin(ctx, entry)
 	switch {
 	case err == nil:
@@ -95,8 +101,15 @@ func (e *Env) Once(ctx context.Context, w Write) (int64, Outcome, error) {
 				}
 			}
 			// Not made: send it, under the pending entry already there.
+			// The values it overwrites were read before the first attempt;
+			// a second read may see the first attempt's own write.
+			previous := stored.Previous
+			if len(previous) == 0 {
+				previous = w.Previous
+			}
+			sourceHash := entry.SourceHash
 			entry = stored
-			entry.Run, entry.PayloadHash, entry.Previous, entry.TargetID, entry.ParentID = w.Run, PayloadHash(w.Payload), w.Previous, w.TargetID, w.ParentID
+			entry.Run, entry.PayloadHash, entry.SourceHash, entry.Previous, entry.TargetID, entry.ParentID = w.Run, PayloadHash(w.Payload), sourceHash, previous, w.TargetID, w.ParentID
 		case ledger.StatusRolledBack, ledger.StatusAbandoned:
 			entry.Seq = stored.Seq
 			if uerr := e.Ledger.Update(ctx, stored.Status, entry); uerr != nil {

@@ -11,14 +11,20 @@ import (
 // record of kind ("person", "organization", "deal" or "activity") with
 // that id. Unlike the typed Update calls, whose empty values are left out,
 // it can send null and empty lists: it is how rollback clears a field the
-// migration filled. It returns the client's usual errors.
-func (c *Client) PatchFields(ctx context.Context, kind string, id int, fields map[string]json.RawMessage) error {
+// migration filled, and how a delta run sends exactly the fields that
+// changed. It returns the record's update_time as Pipedrive answered, and
+// the client's usual errors.
+func (c *Client) PatchFields(ctx context.Context, kind string, id int, fields map[string]json.RawMessage) (Time, error) {
 	collection, ok := map[string]string{"person": personsPath, "organization": organizationsPath, "deal": dealsPath, "activity": activitiesPath}[kind]
 	if !ok {
-		return fmt.Errorf("pipedrive: PatchFields: no v2 collection for %q", kind)
+		return Time{}, fmt.Errorf("pipedrive: PatchFields: no v2 collection for %q", kind)
 	}
 	if id <= 0 {
-		return fmt.Errorf("pipedrive: PatchFields: id %d", id)
+		return Time{}, fmt.Errorf("pipedrive: PatchFields: id %d", id)
 	}
-	return c.do(ctx, call{method: http.MethodPatch, path: itemPath(collection, id), body: fields}, nil)
+	var out one[struct {
+		UpdateTime Time `json:"update_time"`
+	}]
+	err := c.do(ctx, call{method: http.MethodPatch, path: itemPath(collection, id), body: fields}, &out)
+	return out.Data.UpdateTime, err
 }

@@ -47,6 +47,12 @@ type bundle struct {
 	sum    Summary
 	// orgsCP1252 says organisations.csv is in undeclared Windows-1252.
 	orgsCP1252 bool
+	// edit, when set, sees every row before it is written and returns the
+	// row to write (a new slice when it changes one) or false to drop it: a
+	// newer export's changes (see newer.go).
+	edit func(table string, vals []string) ([]string, bool)
+	// dropDoc, when set, says a document file is not to be written.
+	dropDoc func(rel string) bool
 }
 
 // tableFormat says how a table is written for the options.
@@ -145,6 +151,12 @@ func (b *bundle) abort() {
 
 // row writes one row of a table; vals are in Columns order.
 func (b *bundle) row(table string, vals []string) error {
+	if b.edit != nil {
+		var keep bool
+		if vals, keep = b.edit(table, vals); !keep {
+			return nil
+		}
+	}
 	t := b.tables[table]
 	if err := t.write(vals); err != nil {
 		return fmt.Errorf("write %s row %d: %w", t.name, t.rows, err)
@@ -155,6 +167,9 @@ func (b *bundle) row(table string, vals []string) error {
 // document writes one document file at rel (slash-separated, under the
 // bundle root) and returns its SHA-256.
 func (b *bundle) document(rel string, content []byte) (string, error) {
+	if b.dropDoc != nil && b.dropDoc(rel) {
+		return "", nil
+	}
 	p := filepath.Join(b.dir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return "", fmt.Errorf("create directory for %s: %w", rel, err)
@@ -170,6 +185,9 @@ func (b *bundle) document(rel string, content []byte) (string, error) {
 // streamDocument writes a document whose content fill writes, without
 // holding it in memory, and returns its size and SHA-256.
 func (b *bundle) streamDocument(rel string, fill func(io.Writer) error) (int64, string, error) {
+	if b.dropDoc != nil && b.dropDoc(rel) {
+		return 0, "", nil
+	}
 	hf, err := createHashed(filepath.Join(b.dir, filepath.FromSlash(rel)))
 	if err != nil {
 		return 0, "", fmt.Errorf("create %s: %w", rel, err)

@@ -62,11 +62,12 @@ func (g *gen) matterDocuments(m *matterState) error {
 			name = fmt.Sprintf(name, tx.c.first+" "+tx.c.last)
 		}
 		title := strings.TrimSuffix(strings.TrimSuffix(name, ".pdf"), ".txt")
+		rel := documentPath(m.id, name)
 		content := []byte(tx.letter(title))
+		content = g.d.revise(rel, content) // a newer export's changed document
 		if kind.pdf {
 			content = pdfLike(title, content)
 		}
-		rel := documentPath(m.id, name)
 		var sum string
 		switch plant := docPlant; {
 		case plant == "document_missing" && written == 0:

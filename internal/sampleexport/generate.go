@@ -74,6 +74,13 @@ type gen struct {
 	plant                                    *planter
 	ambiguous                                time.Time // the planted time in the autumn repeated hour
 	ambiguousDone                            bool
+
+	// A newer export (see newer.go): floor, when set, is the previous
+	// export's time, after which new records are created; onMatter sees
+	// each matter once its rows are written; d is the delta being applied.
+	floor    time.Time
+	onMatter func(m *matterState) error
+	d        *delta
 }
 
 func write(dir string, opt Options) (Summary, error) {
@@ -81,10 +88,52 @@ func write(dir string, opt Options) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("load Europe/London: %w", err)
 	}
-	b, err := openBundle(dir, opt)
+	var d *delta
+	if opt.Newer > 0 {
+		if d, err = planDelta(opt, lon); err != nil {
+			return Summary{}, err
+		}
+	}
+	bopt := opt
+	bopt.Now = opt.exportTime(opt.Newer) // the manifest's and the workbook's time
+	b, err := openBundle(dir, bopt)
 	if err != nil {
 		return Summary{}, err
 	}
+	g := newGen(opt, b, lon)
+	if d != nil {
+		d.attach(g)
+	}
+	if err := g.run(); err != nil {
+		b.abort()
+		return b.sum, err
+	}
+	if d != nil {
+		if err := d.extend(g); err != nil {
+			b.abort()
+			return b.sum, err
+		}
+	}
+	sum, err := b.close()
+	if err != nil {
+		return sum, err
+	}
+	if g.plant != nil {
+		for code, n := range g.plant.counts {
+			sum.Planted[code] += n
+		}
+		if g.ambiguousDone {
+			sum.Planted["ambiguous_hour"]++
+		}
+	}
+	if d != nil {
+		sum.Delta = d.summary()
+	}
+	return sum, nil
+}
+
+// newGen returns a generator of the original export (Options.Now) into b.
+func newGen(opt Options, b *bundle, lon *time.Location) *gen {
 	g := &gen{
 		opt: opt, b: b, lon: lon,
 		r:     rand.New(rand.NewPCG(uint64(opt.Seed), 0x636f6e7665796f72)),
@@ -99,23 +148,7 @@ func write(dir string, opt Options) (Summary, error) {
 		g.plant = newPlanter(opt.Matters)
 		g.ambiguous = autumnRepeatedHour(opt.Now, lon)
 	}
-	if err := g.run(); err != nil {
-		b.abort()
-		return b.sum, err
-	}
-	sum, err := b.close()
-	if err != nil {
-		return sum, err
-	}
-	if g.plant != nil {
-		for code, n := range g.plant.counts {
-			sum.Planted[code] += n
-		}
-		if g.ambiguousDone {
-			sum.Planted["ambiguous_hour"]++
-		}
-	}
-	return sum, nil
+	return g
 }
 
 func (g *gen) run() error {
@@ -277,16 +310,28 @@ func (g *gen) clientEmail(first, last string, n int) string {
 // Ofcom's drama ranges: numbers that are never allocated.
 func (g *gen) mobile() string { return fmt.Sprintf("07700 900%03d", g.intn(1000)) }
 
-func (g *gen) landline(town string) string {
+// landlineFormats are the drama ranges of the three cities' area codes.
+var landlineFormats = []string{"0113 496 0%03d", "0161 496 0%03d", "020 7946 0%03d"}
+
+// townLandline is the format of a landline number in town, "" when the
+// town has no drama range of its own.
+func townLandline(town string) string {
 	switch town {
 	case "London":
-		return fmt.Sprintf("020 7946 0%03d", g.intn(1000))
+		return "020 7946 0%03d"
 	case "Manchester", "Salford", "Stockport", "Bolton", "Oldham", "Altrincham", "Wilmslow":
-		return fmt.Sprintf("0161 496 0%03d", g.intn(1000))
+		return "0161 496 0%03d"
 	case "Leeds", "Bradford", "Wakefield", "Huddersfield", "Harrogate", "York":
-		return fmt.Sprintf("0113 496 0%03d", g.intn(1000))
+		return "0113 496 0%03d"
 	}
-	return fmt.Sprintf(pick(g, []string{"0113 496 0%03d", "0161 496 0%03d", "020 7946 0%03d"}), g.intn(1000))
+	return ""
+}
+
+func (g *gen) landline(town string) string {
+	if f := townLandline(town); f != "" {
+		return fmt.Sprintf(f, g.intn(1000))
+	}
+	return fmt.Sprintf(pick(g, landlineFormats), g.intn(1000))
 }
 
 // messyPhone respells a number the way people type them.
@@ -402,16 +447,37 @@ type matterState struct {
 	stages            []stageEntry
 	status            string
 	due               map[string]bool
+
+	// The generator's counters when the matter began: its new clients,
+	// organisations, activities and documents are numbered after them.
+	firstClient, firstOrg, firstActivity, firstDocument int
+	// ambiguous says the matter took the activity in the repeated hour.
+	ambiguous bool
 }
 
 func (g *gen) matter(i int) error {
-	m := &matterState{i: i, id: matterID(i)}
-	if g.plant != nil {
-		m.due = g.plant.due(i, g.nClients > 0)
-	}
+	m := g.startMatter(i)
 	span := g.now.Sub(g.start)
 	m.created = g.start.Add(time.Duration((float64(i) + g.r.Float64()) / float64(g.opt.Matters) * float64(span)))
 	m.created = g.beforeNow(g.workTime(m.created))
+	return g.fillMatter(m)
+}
+
+// startMatter begins matter i; a newer export's new matters take no
+// planted problem.
+func (g *gen) startMatter(i int) *matterState {
+	m := &matterState{i: i, id: matterID(i), firstClient: g.nClients, firstOrg: g.nOrgs,
+		firstActivity: g.nActivities, firstDocument: g.nDocuments}
+	if g.plant != nil && g.floor.IsZero() {
+		m.due = g.plant.due(i, g.nClients > 0)
+	}
+	return m
+}
+
+// fillMatter generates and writes a matter once its creation time is set.
+func (g *gen) fillMatter(m *matterState) error {
+	i := m.i
+	ambiguousBefore := g.ambiguousDone
 	m.number = fmt.Sprintf("CONV/%d/%05d", m.created.In(g.lon).Year(), i+1)
 	m.mtype = pick(g, matterTypes)
 	m.property = g.address()
@@ -457,7 +523,14 @@ func (g *gen) matter(i int) error {
 	if err := g.writeMatter(m); err != nil {
 		return err
 	}
-	return g.matterDocuments(m)
+	if err := g.matterDocuments(m); err != nil {
+		return err
+	}
+	m.ambiguous = g.ambiguousDone && !ambiguousBefore
+	if g.onMatter != nil {
+		return g.onMatter(m)
+	}
+	return nil
 }
 
 // matterClients picks or creates the matter's clients and writes new ones
@@ -523,6 +596,9 @@ func (g *gen) newClient(m *matterState, joint *client, plant string, forceOrg bo
 		c.mobile = g.mobile()
 	}
 	c.created = g.beforeNow(g.workTime(m.created.Add(-g.days(0, 3))))
+	if !g.floor.IsZero() && !c.created.After(g.floor) { // new in a newer export
+		c.created = m.created
+	}
 	c.updated = g.beforeNow(g.workTime(c.created.Add(g.days(0, 120))))
 	if c.updated.Before(c.created) {
 		c.updated = c.created
@@ -627,6 +703,9 @@ func (g *gen) newOrganisation(m *matterState, c *client, cafe bool) error {
 	a.line1 = "Unit " + strconv.Itoa(g.between(1, 30)) + ", " + strings.SplitN(a.line1, " ", 2)[1]
 	c.orgID = id
 	created := c.created.Add(-g.days(0, 30))
+	if !g.floor.IsZero() && !created.After(g.floor) { // new in a newer export
+		created = c.created
+	}
 	return g.b.row(perfectportal.TableOrganisations, []string{id, name, fmt.Sprintf("%08d", g.between(4_000_000, 15_999_999)),
 		"https://www." + slug + ".example.co.uk", a.line1, a.line2, a.town, a.county, a.postcode, "United Kingdom",
 		rfc3339(created), rfc3339(c.updated)})
@@ -691,6 +770,11 @@ func (g *gen) matterStages(m *matterState) {
 func (g *gen) writeStages(m *matterState) error {
 	for _, s := range m.stages {
 		if err := g.b.row(perfectportal.TableKeyStages, []string{m.id, s.name, rfc3339(s.at)}); err != nil {
+			return err
+		}
+	}
+	if row, ok := g.d.stageRow(m.id); ok { // entered since the original export
+		if err := g.b.row(perfectportal.TableKeyStages, row); err != nil {
 			return err
 		}
 	}

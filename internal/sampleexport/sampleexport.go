@@ -13,6 +13,10 @@
 // and a corrupt document), always with a correct manifest. Summary.Planted
 // counts each planted problem so that a reader's tests can check it finds
 // them all.
+//
+// With Options.Newer the bundle is a later export of the same firm, for a
+// delta migration: a few records changed, new or removed, which
+// Summary.Delta lists by id (see newer.go).
 package sampleexport
 
 import (
@@ -68,9 +72,22 @@ type Options struct {
 	LargeDocumentBytes int64
 	// Now is the export time; every generated timestamp is before it (an
 	// open matter's expected completion date may be later, as in life). The
-	// zero value means DefaultNow.
+	// zero value means DefaultNow. With Newer set it is the original
+	// export's time, and this bundle's is Newer days later.
 	Now time.Time
+	// Newer, when N >= 1, writes the N-th later export of the same firm:
+	// the bundle the same other options give, exported N days after Now
+	// (manifest exported_at, export_id and zip times say so), in which a few
+	// percent of the records changed since export N-1, some matters are new
+	// and some are gone. Summary.Delta lists them; every other record is
+	// the same, value for value, as in export N-1. Export N is export N-1
+	// evolved once more, so a test can migrate 0, then 1, then 2. 0 (the
+	// default) is the original export; at most MaxNewer.
+	Newer int
 }
+
+// MaxNewer is the largest Options.Newer.
+const MaxNewer = 5
 
 // Summary says what a bundle holds.
 type Summary struct {
@@ -87,6 +104,9 @@ type Summary struct {
 	// (duplicate_identical, orphan_activity, document_checksum…); it is
 	// empty for a clean bundle.
 	Planted map[string]int
+	// Delta says what changed since the export before this one when
+	// Options.Newer is set; it is empty otherwise.
+	Delta DeltaSummary
 }
 
 // Write writes a bundle into dir, creating it if missing: the table files,
@@ -105,10 +125,11 @@ func Write(dir string, opt Options) (Summary, error) {
 }
 
 // WriteZip writes the same bundle as Write into one zip file at path. The
-// zip is deterministic: entries sorted by name, all stamped with Options.Now,
-// stored under the bundle root with no directory prefix. It returns an error
-// for invalid options or when the zip or its staging directory (under the
-// system's temporary directory) cannot be written.
+// zip is deterministic: entries sorted by name, all stamped with the export
+// time (Options.Now, plus Options.Newer days), stored under the bundle root
+// with no directory prefix. It returns an error for invalid options or when
+// the zip or its staging directory (under the system's temporary directory)
+// cannot be written.
 func WriteZip(path string, opt Options) (Summary, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
@@ -128,7 +149,7 @@ func WriteZip(path string, opt Options) (Summary, error) {
 			return sum, fmt.Errorf("create directory for %s: %w", path, err)
 		}
 	}
-	if err := zipTree(path, tmp, sum.Files, opt.Now); err != nil {
+	if err := zipTree(path, tmp, sum.Files, opt.exportTime(opt.Newer)); err != nil {
 		return sum, fmt.Errorf("write zip %s: %w", path, err)
 	}
 	return sum, nil
@@ -163,6 +184,12 @@ func (o Options) withDefaults() (Options, error) {
 		return o, errors.New("sampleexport: LargeDocumentBytes must not be negative")
 	case o.LargeDocumentBytes == 0:
 		o.LargeDocumentBytes = DefaultLargeDocumentBytes
+	}
+	switch {
+	case o.Newer < 0:
+		return o, errors.New("sampleexport: Newer must not be negative")
+	case o.Newer > MaxNewer:
+		return o, fmt.Errorf("sampleexport: Newer must be at most %d", MaxNewer)
 	}
 	if o.Now.IsZero() {
 		o.Now = DefaultNow

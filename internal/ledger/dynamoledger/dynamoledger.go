@@ -15,7 +15,7 @@
 //
 // An entry item holds pk, sk and seq, and the other Entry fields as
 // attributes named as their JSON tags: run, source_kind, source_id,
-// target_kind, target_id (N), parent_id (N), op, status, payload_hash,
+// target_kind, target_id (N), parent_id (N), op, status, payload_hash, source_hash,
 // previous (S, the JSON byte for byte), target_update_time, created_at and
 // updated_at (S, RFC 3339 with nanoseconds), and expires_at (N) only when
 // ExpiresAt is set. Empty strings and zero numbers are left out.

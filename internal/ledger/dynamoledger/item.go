@@ -26,6 +26,7 @@ const (
 	attrOp               = "op"
 	attrStatus           = "status"
 	attrPayloadHash      = "payload_hash"
+	attrSourceHash       = "source_hash"
 	attrPrevious         = "previous"
 	attrTargetUpdateTime = "target_update_time"
 	attrCreatedAt        = "created_at"
@@ -43,7 +44,7 @@ const (
 // them empty. pk, sk, seq and created_at are not among them.
 var mutable = []string{
 	attrRun, attrSourceKind, attrSourceID, attrTargetKind, attrTargetID, attrParentID,
-	attrOp, attrStatus, attrPayloadHash, attrPrevious, attrTargetUpdateTime, attrUpdatedAt, attrExpiresAt,
+	attrOp, attrStatus, attrPayloadHash, attrSourceHash, attrPrevious, attrTargetUpdateTime, attrUpdatedAt, attrExpiresAt,
 }
 
 func itemKey(migration, sk string) map[string]types.AttributeValue {
@@ -83,6 +84,7 @@ func entryItem(e ledger.Entry) map[string]types.AttributeValue {
 	str(attrOp, string(e.Op))
 	str(attrStatus, string(e.Status))
 	str(attrPayloadHash, e.PayloadHash)
+	str(attrSourceHash, e.SourceHash)
 	str(attrPrevious, string(e.Previous))
 	str(attrTargetUpdateTime, e.TargetUpdateTime)
 	tm(attrCreatedAt, e.CreatedAt)
@@ -192,6 +194,7 @@ func entryFromItem(item map[string]types.AttributeValue) (ledger.Entry, error) {
 	e.Op = ledger.Op(str(attrOp, false))
 	e.Status = ledger.Status(str(attrStatus, true))
 	e.PayloadHash = str(attrPayloadHash, false)
+	e.SourceHash = str(attrSourceHash, false)
 	if p := str(attrPrevious, false); p != "" {
 		e.Previous = json.RawMessage(p)
 	}

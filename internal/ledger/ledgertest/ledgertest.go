@@ -374,6 +374,7 @@ func testRoundTrip(t *testing.T, s ledger.Store) {
 		TargetKind:       "participant",
 		Op:               ledger.OpLink,
 		PayloadHash:      "sha256:abc",
+		SourceHash:       "sha256:def",
 		Previous:         json.RawMessage(`{"name":null,"email":[{"value":"x@example.com","primary":true}]}`),
 		TargetUpdateTime: "2026-01-02 03:04:05",
 		CreatedAt:        time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC),
@@ -401,7 +402,7 @@ func testRoundTrip(t *testing.T, s ledger.Store) {
 
 	// Clearing optional fields clears them.
 	in = got
-	in.Status, in.Previous, in.PayloadHash, in.ExpiresAt, in.ParentID = ledger.StatusRolledBack, nil, "", time.Time{}, 0
+	in.Status, in.Previous, in.PayloadHash, in.SourceHash, in.ExpiresAt, in.ParentID = ledger.StatusRolledBack, nil, "", "", time.Time{}, 0
 	mustUpdate(t, s, ledger.StatusWritten, in)
 	got = mustGet(t, s, in.Migration, in.Key)
 	want = in
