@@ -14,6 +14,7 @@ import (
 	"github.com/conveyor-migrate/conveyor/internal/ledger"
 	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
+	"github.com/conveyor-migrate/conveyor/internal/pipedrive/sandbox"
 	"github.com/conveyor-migrate/conveyor/internal/sampleexport"
 	"github.com/conveyor-migrate/conveyor/internal/transform"
 )
@@ -350,3 +351,130 @@ func deletes(w map[string]int) int {
 
 // sandboxKind is the sandbox's collection of a ledger target kind.
 var sandboxKind = map[string]string{"person": "persons", "organization": "organizations", "deal": "deals", "activity": "activities", "note": "notes"}
+
+// TestDeltaCrashes interrupts a delta run at every write, in two ways: the
+// sandbox applies the write and drops its answer (the client retries an
+// idempotent PATCH or PUT itself; a create stops the run), and the process
+// dies after a write is made but before the ledger commits it. Each time the
+// delta is resumed and every change must arrive exactly once: the same live
+// records as an uninterrupted delta, every ledger entry written, every
+// update's previous values the ones from before the delta (not the
+// interrupted attempt's own), and verify clean.
+func TestDeltaCrashes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash sweep")
+	}
+	const matters = 12
+	full := func(t *testing.T) (*testEnv, string) {
+		e := newTestEnv(t, envOptions{matters: matters, plan: "ultimate"})
+		runSteps(t, e, openSampleBundle(t, matters), runOptions{run: "r1", apply: true})
+		fin, err := e.Finish(context.Background(), FinishInput{MigrationID: testMigration, Run: "r1", Manifest: e.manifest, Mode: "full"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e, fin.Watermark
+	}
+	previous := func(e *testEnv, t *testing.T) map[string]string {
+		out := map[string]string{}
+		for key, en := range runEntries(t, e, "r2") {
+			if base, ok := deltaBase(key); ok {
+				out[base] = string(en.Previous)
+			}
+		}
+		return out
+	}
+	probe, since := full(t)
+	bundle, _ := stageNewer(t, probe, matters)
+	runSteps(t, probe, bundle, runOptions{run: "r2", apply: true, delta: true, since: since})
+	deltaWrites := len(runEntries(t, probe, "r2"))
+	wantPrevious := previous(probe, t)
+	if deltaWrites == 0 || len(wantPrevious) == 0 {
+		t.Fatalf("the delta wrote %d entries, %d updates: nothing to interrupt", deltaWrites, len(wantPrevious))
+	}
+	probeSnap := probe.sb.Snapshot()
+	check := func(t *testing.T, e *testEnv, bundle *pp.Bundle, since string) {
+		runSteps(t, e, bundle, runOptions{run: "r2", apply: true, delta: true, since: since})
+		if _, err := e.Verify(context.Background(), VerifyInput{MigrationID: testMigration, Manifest: e.manifest}); err != nil {
+			t.Fatalf("verify after resuming: %v", err)
+		}
+		snap := e.sb.Snapshot()
+		for _, kind := range []string{"persons", "organizations", "deals", "activities", "notes", "files"} {
+			if got, want := live(snap.Items[kind]), live(probeSnap.Items[kind]); got != want {
+				t.Errorf("%s: %d live after the crash and resume; %d without a crash", kind, got, want)
+			}
+		}
+		for _, en := range e.entries(t) {
+			if en.Status != ledger.StatusWritten {
+				t.Errorf("ledger entry %s is %s", en.Key, en.Status)
+			}
+		}
+		if got := previous(e, t); !maps.Equal(got, wantPrevious) {
+			t.Errorf("updates' previous values %v; without a crash %v", got, wantPrevious)
+		}
+	}
+	pendingUpdates := 0
+	defer func() {
+		if pendingUpdates == 0 {
+			t.Errorf("no crash left an update pending: the resume of an interrupted update went untested")
+		}
+	}()
+	for n := 1; n < deltaWrites; n++ {
+		t.Run(fmt.Sprintf("answer lost after %d writes", n), func(t *testing.T) {
+			e, since := full(t)
+			bundle, _ := stageNewer(t, e, matters)
+			if err := e.sb.SetFaults(sandbox.Faults{FailAfterWrites: n}); err != nil {
+				t.Fatal(err)
+			}
+			func() {
+				defer func() { recover() }()
+				runSteps(&stopT{T: t}, e, bundle, runOptions{run: "r2", apply: true, delta: true, since: since})
+			}()
+			if e.sb.Meter().Dropped != 1 {
+				t.Fatalf("no answer was dropped at write %d", n)
+			}
+			if err := e.sb.SetFaults(sandbox.Faults{}); err != nil {
+				t.Fatal(err)
+			}
+			check(t, e, bundle, since)
+		})
+		t.Run(fmt.Sprintf("killed before commit %d", n), func(t *testing.T) {
+			e, since := full(t)
+			bundle, _ := stageNewer(t, e, matters)
+			real := e.Ledger
+			e.Ledger = &dyingLedger{Store: real, commits: n}
+			crashed := false
+			func() {
+				defer func() { crashed = recover() != nil }()
+				runSteps(&stopT{T: t}, e, bundle, runOptions{run: "r2", apply: true, delta: true, since: since})
+			}()
+			if !crashed {
+				t.Fatalf("the delta did not stop at commit %d", n)
+			}
+			for _, en := range e.entries(t) {
+				if _, ok := deltaBase(en.Key); ok && en.Status == ledger.StatusPending {
+					pendingUpdates++
+				}
+			}
+			e.Ledger = real
+			check(t, e, bundle, since)
+		})
+	}
+}
+
+// dyingLedger is a ledger whose process dies at a commit: after commits
+// successful commits (pending → written) the next fails, as if the process
+// was killed after the write reached Pipedrive and before the ledger heard.
+type dyingLedger struct {
+	ledger.Store
+	commits int
+}
+
+func (d *dyingLedger) Update(ctx context.Context, from ledger.Status, e ledger.Entry) error {
+	if from == ledger.StatusPending && e.Status == ledger.StatusWritten {
+		if d.commits == 0 {
+			return errors.New("killed")
+		}
+		d.commits--
+	}
+	return d.Store.Update(ctx, from, e)
+}
