@@ -5,7 +5,7 @@ BIN := bin
 DEMO := demo
 FUZZTIME ?= 1000x
 
-.PHONY: run test build bench fuzz fuzz-short vet lint clean
+.PHONY: run test build build-lambdas bench fuzz fuzz-short vet lint deploy clean lambdas build-fn
 
 ## run: the demo on embedded defaults: a messy sample export and a newer export of the same
 ## firm, audited, planned, a review sample, the full run (verified), the delta, then rolled back,
@@ -41,6 +41,22 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 
+## lint: gofmt, go vet, cfn-lint on the template, asl-validator on the state machines
+## (from the project's node_modules: `npm ci` runs first when it is missing)
+ASL_VALIDATOR = node_modules/.bin/asl-validator
+lint: vet $(ASL_VALIDATOR)
+	cfn-lint template.yaml
+	@set -e; for f in statemachine/*.asl.json; do echo "asl-validator $$f"; npx --no-install asl-validator --json-path $$f; done
+
+$(ASL_VALIDATOR):
+	npm ci
+
+## deploy: build every function with SAM and deploy the stack (samconfig.toml); the first
+## time, run `sam build && sam deploy --guided` to answer the parameters (README: Deploy to AWS)
+deploy:
+	sam build
+	sam deploy
+
 ## fuzz-short: every fuzz target for FUZZTIME executions each (a count, not a duration: a short timed run can end mid-minimisation with "context deadline exceeded"); `make fuzz FUZZTIME=5m` for long runs
 fuzz-short fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
@@ -57,11 +73,42 @@ bench:
 clean:
 	rm -rf $(BIN) $(DEMO) .conveyor
 
-## SAM builds each function with `make build-<LogicalId>` (BuildMethod: makefile)
+## SAM builds each function with `make build-<LogicalId>` (BuildMethod: makefile), one
+## target per function of template.yaml, into the ARTIFACTS_DIR it passes
 LAMBDA_BUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap
+SAM_FUNCTIONS = ExtractFunction SchemaFunction StagesFunction OwnersFunction SampleFunction LoadFunction \
+	TransferFunction EstimateFunction VerifyFunction FinishFunction ApprovalFunction RollbackFunction TriggerFunction
+.PHONY: $(addprefix build-,$(SAM_FUNCTIONS))
 
 build-ExtractFunction:
 	$(LAMBDA_BUILD) ./functions/extract
+build-SchemaFunction:
+	$(LAMBDA_BUILD) ./functions/schema
+build-StagesFunction:
+	$(LAMBDA_BUILD) ./functions/stages
+build-OwnersFunction:
+	$(LAMBDA_BUILD) ./functions/owners
+build-SampleFunction:
+	$(LAMBDA_BUILD) ./functions/sample
+build-LoadFunction:
+	$(LAMBDA_BUILD) ./functions/load
+build-TransferFunction:
+	$(LAMBDA_BUILD) ./functions/transfer
+build-EstimateFunction:
+	$(LAMBDA_BUILD) ./functions/estimate
+build-VerifyFunction:
+	$(LAMBDA_BUILD) ./functions/verify
+build-FinishFunction:
+	$(LAMBDA_BUILD) ./functions/finish
+build-ApprovalFunction:
+	$(LAMBDA_BUILD) ./functions/approval
+build-RollbackFunction:
+	$(LAMBDA_BUILD) ./functions/rollback
+build-TriggerFunction:
+	$(LAMBDA_BUILD) ./functions/trigger
+
+## build-lambdas: every function's arm64 bootstrap under bin/lambda/<dir>/ (what `sam build` makes, without SAM)
+build-lambdas: lambdas
 
 ## lambdas: every function's bootstrap under bin/lambda/<name>/
 lambdas:

@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
+	"github.com/conveyor-migrate/conveyor/internal/asl"
 	"github.com/conveyor-migrate/conveyor/internal/mapping"
 	"github.com/conveyor-migrate/conveyor/internal/migrate"
+	"github.com/conveyor-migrate/conveyor/internal/steps"
+	"github.com/conveyor-migrate/conveyor/statemachine"
 )
 
 func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -45,10 +49,22 @@ func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stdout, "Nothing was undone.")
 		return exitOK
 	}
-	out, err := env.Rollback(ctx, migrate.RollbackInput{MigrationID: *migration, Run: *run, Force: *force, Apply: apply})
-	if err != nil {
-		fmt.Fprintf(stderr, "conveyor rollback: %v\n", err)
-		return exitUntrusted
+	d := localDeps(env, *plan, *seats)
+	var out migrate.RollbackOutput
+	if !apply {
+		res, err := d.Rollback(ctx, steps.RollbackInput{RollbackInput: migrate.RollbackInput{MigrationID: *migration, Run: *run, Force: *force}})
+		if err != nil {
+			fmt.Fprintf(stderr, "conveyor rollback: %v\n", err)
+			return exitUntrusted
+		}
+		out = res.RollbackOutput
+	} else {
+		res, err := executeRollback(ctx, d, *migration, *run, *force)
+		if err != nil {
+			fmt.Fprintf(stderr, "conveyor rollback: %v\n", err)
+			return exitUntrusted
+		}
+		out = res
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -66,4 +82,38 @@ func cmdRollback(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitUntrusted
 	}
 	return exitOK
+}
+
+// executeRollback runs statemachine/rollback.asl.json with the handlers
+// in-process (approved: the command asked already), every entry in one
+// batch, and returns the report's totals.
+func executeRollback(ctx context.Context, d *steps.Deps, migration, run string, force bool) (migrate.RollbackOutput, error) {
+	def, err := asl.Substitute(statemachine.Rollback, steps.Substitutions())
+	if err != nil {
+		return migrate.RollbackOutput{}, err
+	}
+	m, err := asl.Parse(def)
+	if err != nil {
+		return migrate.RollbackOutput{}, fmt.Errorf("the rollback definition: %w", err)
+	}
+	input, _ := json.Marshal(map[string]any{"migration_id": migration, "run": run, "force": force, "approved": true, "limit": 0})
+	if _, err := m.Execute(ctx, input, asl.Options{Name: newRunID(time.Now()), StateMachineName: "conveyor-rollback", Handlers: d.Handlers(),
+		WaitForTaskToken: func(context.Context, string, string, json.RawMessage) (json.RawMessage, error) {
+			return nil, &asl.TaskFailedError{Name: "ApprovalRejected", Cause: "asked on the terminal already"}
+		}}); err != nil {
+		return migrate.RollbackOutput{}, err
+	}
+	name := "all"
+	if run != "" {
+		name = run
+	}
+	var rep migrate.RollbackReport
+	data, err := d.Store.Get(ctx, migrate.Prefix(migration)+"rollback-"+name+".json")
+	if err != nil {
+		return migrate.RollbackOutput{}, err
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return migrate.RollbackOutput{}, err
+	}
+	return rep.Totals, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,15 +11,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/conveyor-migrate/conveyor/internal/extract"
+	"github.com/conveyor-migrate/conveyor/internal/asl"
 	"github.com/conveyor-migrate/conveyor/internal/mapping"
 	"github.com/conveyor-migrate/conveyor/internal/migrate"
-	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
-	"github.com/conveyor-migrate/conveyor/internal/stratify"
+	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
+	"github.com/conveyor-migrate/conveyor/internal/steps"
+	"github.com/conveyor-migrate/conveyor/statemachine"
 )
 
 // runSummary is what `conveyor run --json` prints.
@@ -42,6 +45,7 @@ type runSummary struct {
 	Sample   int                   `json:"sample_matters,omitempty"`
 	Reports  []string              `json:"reports"`
 	Stopped  string                `json:"stopped,omitempty"`
+	failure  *steps.Failure
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -58,6 +62,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	plan := fs.String("plan", "growth", "the Pipedrive plan: lite, growth, premium or ultimate")
 	seats := fs.Int("seats", 1, "Pipedrive seats")
 	sampleSize := fs.Int("sample", 200, "matters in a sample run (100–300)")
+	concurrency := fs.Int("concurrency", 1, "load steps run at once (together within the plan's burst limit)")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
@@ -68,7 +73,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case !migrationIDPattern.MatchString(*migration):
 		fmt.Fprintf(stderr, "conveyor run: --migration %q: use letters, digits, '.', '_' and '-'\n", *migration)
 		return exitUsage
-	case *mode != "plan" && *mode != "sample" && *mode != "full" && *mode != "delta":
+	case *mode != steps.ModePlan && *mode != steps.ModeSample && *mode != steps.ModeFull && *mode != steps.ModeDelta:
 		fmt.Fprintf(stderr, "conveyor run: --mode %q: use plan, sample, full or delta\n", *mode)
 		return exitUsage
 	case *sampleSize < 100 || *sampleSize > 300:
@@ -78,25 +83,50 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "conveyor run: give --pipedrive-url (and PIPEDRIVE_API_TOKEN), or --sandbox")
 		return exitUsage
 	}
-	cfg := mapping.Default()
+	var configYAML []byte
 	if *configPath != "" {
+		if _, err := mapping.Load(*configPath); err != nil {
+			fmt.Fprintf(stderr, "conveyor run: %v\n", err)
+			return exitUsage
+		}
 		var err error
-		if cfg, err = mapping.Load(*configPath); err != nil {
+		if configYAML, err = os.ReadFile(*configPath); err != nil {
 			fmt.Fprintf(stderr, "conveyor run: %v\n", err)
 			return exitUsage
 		}
 	}
-	env, closeEnv, err := target{state: *state, sandbox: *useSandbox, pipedriveURL: *pdURL, plan: *plan, seats: *seats}.open(cfg)
+	env, closeEnv, err := target{state: *state, sandbox: *useSandbox, pipedriveURL: *pdURL, plan: *plan, seats: *seats}.open(mapping.Default())
 	if err != nil {
 		fmt.Fprintf(stderr, "conveyor run: %v\n", err)
 		return exitUsage
 	}
 	defer closeEnv()
-	client := env.Pipedrive
-	r := &runner{ctx: ctx, env: env, out: stdout, quiet: *asJSON, seats: *seats, sum: runSummary{Migration: *migration, Mode: *mode,
+	if *mode == steps.ModeDelta {
+		since, err := env.Watermark(ctx, *migration)
+		if err != nil {
+			fmt.Fprintf(stderr, "conveyor run: %v\n", err)
+			return exitUsage
+		}
+		if since == "" {
+			fmt.Fprintf(stderr, "conveyor run: --mode delta: migration %s has no finished full run to pick up from; run --mode full first\n", *migration)
+			return exitUsage
+		}
+	}
+	in := steps.Execution{MigrationID: *migration, Export: *export, Mode: *mode, SampleSize: *sampleSize, Concurrency: *concurrency, Approved: *yes}
+	if configYAML != nil {
+		in.Config = migrate.Prefix(*migration) + "config.yaml"
+		if err := env.Store.Put(ctx, in.Config, bytes.NewReader(configYAML)); err != nil {
+			fmt.Fprintf(stderr, "conveyor run: keep the configuration: %v\n", err)
+			return exitUsage
+		}
+	}
+	r := &runner{ctx: ctx, env: env, out: stdout, quiet: *asJSON, sum: runSummary{Migration: *migration, Mode: *mode,
 		Run: newRunID(time.Now()), Kinds: map[string]*migrate.LoadOutput{}}}
-	code := r.run(*export, *sampleSize, *yes, stderr)
-	m := client.Meter()
+	if *mode == steps.ModeDelta || *mode == steps.ModePlan {
+		r.sum.Since, _ = env.Watermark(ctx, *migration)
+	}
+	code := r.execute(localDeps(env, *plan, *seats), in, stderr)
+	m := env.Pipedrive.Meter()
 	r.sum.API.Requests, r.sum.API.Tokens, r.sum.API.Retries, r.sum.API.Throttled = m.Requests(), m.Total(), m.Retries(), m.Throttled()
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -108,14 +138,25 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
+// localDeps are the step handlers' dependencies on this machine: the state
+// directory's store and ledger, the one throttled client (shared by every
+// load step, so that together they keep to the plan's limit), and bundles
+// opened from a directory, a .zip or s3://.
+func localDeps(env *migrate.Env, plan string, seats int) *steps.Deps {
+	client := env.Pipedrive
+	return &steps.Deps{Store: env.Store, Ledger: env.Ledger, Plan: plan, Seats: seats, Now: env.Now, Log: env.Log,
+		Pipedrive:  func(context.Context, int) (*pipedrive.Client, error) { return client, nil },
+		OpenBundle: openBundle}
+}
+
 type runner struct {
 	ctx   context.Context
 	env   *migrate.Env
 	out   io.Writer
 	quiet bool
 	sum   runSummary
-	seats int
-	plans []string
+	// chunks counts the load steps done per Map state, for progress.
+	chunks map[string]int
 }
 
 func (r *runner) say(format string, a ...any) {
@@ -124,262 +165,168 @@ func (r *runner) say(format string, a ...any) {
 	}
 }
 
-// run is the migration's sequence of steps, in the order the state machine
-// runs them.
-func (r *runner) run(export string, sampleSize int, yes bool, stderr io.Writer) int {
-	ctx, env, id := r.ctx, r.env, r.sum.Migration
-	apply := r.sum.Mode != "plan"
-	since, err := env.Watermark(ctx, id)
+// execute runs statemachine/migrate.asl.json with the handlers in-process:
+// the same definition Step Functions runs on AWS.
+func (r *runner) execute(d *steps.Deps, in steps.Execution, stderr io.Writer) int {
+	ctx := r.ctx
+	def, err := asl.Substitute(statemachine.Migrate, steps.Substitutions())
+	var m *asl.Machine
+	if err == nil {
+		m, err = asl.Parse(def)
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "conveyor run: %v\n", err)
+		fmt.Fprintf(stderr, "conveyor run: the migration definition: %v\n", err)
 		return exitUsage
 	}
-	if r.sum.Mode == "delta" && since == "" {
-		fmt.Fprintf(stderr, "conveyor run: --mode delta: migration %s has no finished full run to pick up from; run --mode full first\n", id)
-		return exitUsage
-	}
-	if r.sum.Mode == "delta" || r.sum.Mode == "plan" {
-		// After a full run, a plan shows what a delta run would do.
-		r.sum.Since = since
-	}
-	b, err := openBundle(ctx, export)
-	if err != nil {
-		fmt.Fprintf(stderr, "conveyor run: %v\n", err)
-		return exitUsage
-	}
-	defer b.Close()
-	prefix := extract.StagePrefix(id)
-	res, err := extract.Run(ctx, b, extract.Options{Config: env.Config, Stage: env.Store, StagePrefix: prefix})
-	if err != nil {
-		fmt.Fprintf(stderr, "conveyor run: extract: %v\n", err)
-		return exitUsage
-	}
-	manifest := prefix + extract.StageManifestName
-	r.sum.Reports = append(r.sum.Reports, prefix+extract.AuditName)
-	r.say("1. audit: %d matters staged (%s)", res.Staged.Kinds[extract.KindMatters].Records, trustWord(res.Report.Trusted))
-	if !res.Report.Trusted {
-		r.sum.Stopped = "the audit found error flags: fix the export (conveyor audit lists them)"
+	input, _ := json.Marshal(in)
+	r.chunks = map[string]int{}
+	_, err = m.Execute(ctx, input, asl.Options{Name: r.sum.Run, StateMachineName: "conveyor-migrate", Handlers: d.Handlers(),
+		WaitForTaskToken: r.approve, OnTransition: r.progress})
+	r.readSummary()
+	var failed *asl.ExecutionFailedError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &failed) && failed.Name == "ReviewRequired":
+		r.sum.Stopped = failed.Cause
 		return exitUntrusted
-	}
-	sch, err := env.Schema(ctx, migrate.SchemaInput{MigrationID: id, Run: r.sum.Run, Manifest: manifest, Apply: apply})
-	if err != nil {
-		return r.fail("schema", err, stderr)
-	}
-	r.sum.Reports = append(r.sum.Reports, sch.Plan, sch.Checklist)
-	r.say("2. schema: %d fields, pipelines and stages exist, %d to create, %d created", sch.Existing, sch.ToCreate, sch.Created)
-	stages, err := env.MapStages(ctx, migrate.MapStagesInput{MigrationID: id, Manifest: manifest})
-	if err != nil {
-		return r.fail("stage mapping", err, stderr)
-	}
-	r.sum.Reports = append(r.sum.Reports, stages.StageMap)
-	if stages.Review {
-		r.sum.Stopped = fmt.Sprintf("%d source stages have no destination (%d matters): add them to the mapping configuration; see %s", stages.Unmapped, stages.UnmappedMatters, stages.StageMap)
-		return exitUntrusted
-	}
-	r.say("3. stages: every stage of %d matters maps", stages.Matters)
-	owners, err := env.ResolveOwners(ctx, migrate.OwnersInput{MigrationID: id, Manifest: manifest})
-	if err != nil {
-		return r.fail("owners", err, stderr)
-	}
-	r.sum.Reports = append(r.sum.Reports, owners.Owners)
-	r.say("4. owners: %d fee earners by email, %d by the map, %d to the default owner (%d flagged)", owners.ByEmail, owners.ByMap, owners.ByDefault, owners.Flagged)
-	var matters []string
-	if r.sum.Mode == "sample" {
-		if matters, err = sampleMatters(ctx, env, manifest, sampleSize); err != nil {
-			return r.fail("sample", err, stderr)
-		}
-		r.sum.Sample = len(matters)
-		r.say("5. sample: %d matters across types and stages", len(matters))
-	}
-	if !apply {
-		return r.plan(b, manifest, sch, stderr)
-	}
-	if !yes && !confirm(r.out, fmt.Sprintf("Write the %s migration to Pipedrive?", r.sum.Mode)) {
+	case errors.As(err, &failed) && r.sum.failure != nil && r.sum.failure.Error == "ApprovalRejected":
 		r.sum.Stopped = "not approved"
 		return exitOK
-	}
-	if code := r.loadAll(b, manifest, matters, true, stderr); code >= 0 {
-		return code
-	}
-	r.say("6. loaded: %s", r.kindsLine())
-	v, err := env.Verify(ctx, migrate.VerifyInput{MigrationID: id, Manifest: manifest, Matters: matters})
-	r.sum.Verify = &v
-	r.sum.Reports = append(r.sum.Reports, v.Report)
-	var vm *migrate.VerifyMismatchError
-	if errors.As(err, &vm) {
-		r.sum.Stopped = vm.Error()
+	case errors.As(err, &failed) && r.sum.failure != nil:
+		r.sum.Stopped = r.sum.failure.Error + ": " + causeMessage(r.sum.failure.Cause)
+		fmt.Fprintf(stderr, "conveyor run: %s\n", r.sum.Stopped)
+		var input *migrate.InputError
+		if r.sum.failure.Error == goName(input) {
+			return exitUsage
+		}
+		return exitUntrusted
+	default:
+		r.sum.Stopped = err.Error()
+		fmt.Fprintf(stderr, "conveyor run: %v\n", err)
 		return exitUntrusted
 	}
-	if err != nil {
-		return r.fail("verify", err, stderr)
-	}
-	r.say("7. verify: %d records read back, none missing, no field differs", v.Checked)
-	if r.sum.Mode == "sample" {
-		return exitOK
-	}
-	fin, err := env.Finish(ctx, migrate.FinishInput{MigrationID: id, Run: r.sum.Run, Manifest: manifest, Mode: r.sum.Mode})
-	if err != nil {
-		return r.fail("finish", err, stderr)
-	}
-	r.sum.Finish = &fin
-	if fin.Report != "" {
-		r.sum.Reports = append(r.sum.Reports, fin.Report)
-		r.say("8. delta: %d records updated, %d changed records left alone (edited in Pipedrive since), %d no longer in the export (listed, not deleted); see %s",
-			fin.Updated, fin.Conflicts, fin.Gone, fin.Report)
-	}
-	r.say("   watermark for the next delta run: %s", fin.Watermark)
-	return exitOK
 }
 
-func trustWord(ok bool) string {
-	if ok {
-		return "every row accounted for"
+// approve stands for `conveyor approve`: on a terminal it asks; anything
+// but yes rejects the run. (--yes skips the approval states altogether.)
+func (r *runner) approve(ctx context.Context, token, state string, input json.RawMessage) (json.RawMessage, error) {
+	var req steps.ApprovalInput
+	_ = json.Unmarshal(input, &req)
+	if r.quiet || !confirm(r.out, fmt.Sprintf("Write the %s migration to Pipedrive? Read first: %s", req.Mode, strings.Join(req.Reports, ", "))) {
+		return nil, &asl.TaskFailedError{Name: "ApprovalRejected", Cause: "the run was not approved"}
 	}
-	return "NOT TRUSTED"
+	return json.Marshal(map[string]any{"approved": true, "by": "terminal", "at": time.Now().UTC().Format(time.RFC3339)})
 }
 
-func (r *runner) add(kind string, o migrate.LoadOutput) {
-	t := r.sum.Kinds[kind]
-	if t == nil {
-		t = &migrate.LoadOutput{Kind: kind}
-		r.sum.Kinds[kind] = t
+// progress prints the top-level states as they finish and the load steps
+// as they go.
+func (r *runner) progress(ev asl.Event) {
+	switch {
+	case ev.Kind == asl.StateExited && ev.Scope == "" && ev.Type != "Choice" && ev.Type != "Pass":
+		if n := r.chunks[ev.State]; n > 0 {
+			r.say("  %-22s %d chunks, %s", ev.State, n, ev.Duration.Round(time.Millisecond))
+			return
+		}
+		r.say("  %-22s %s", ev.State, ev.Duration.Round(time.Millisecond))
+	case ev.Kind == asl.StateExited && ev.Scope != "" && ev.Type == "Task":
+		r.chunks[strings.SplitN(ev.Scope, "[", 2)[0]]++
+	case ev.Kind == asl.StateRetrying:
+		r.say("  %-22s retrying after %s (attempt %d, %s)", ev.State, ev.Error, ev.Attempt, ev.Delay.Round(time.Millisecond))
+	case ev.Kind == asl.TaskTokenWaiting:
+		r.say("  %-22s waiting for approval", ev.State)
 	}
-	t.Planned += o.Planned
-	t.Created += o.Created
-	t.Updated += o.Updated
-	t.Linked += o.Linked
-	t.Skipped += o.Skipped
-	t.Failed += o.Failed
-	t.Flags += o.Flags
 }
 
-func (r *runner) kindsLine() string {
-	var parts []string
-	for _, k := range []string{migrate.LoadOrganisations, migrate.LoadPersons, migrate.LoadDeals, migrate.LoadActivities, migrate.LoadDocuments} {
-		if t := r.sum.Kinds[k]; t != nil {
-			if t.Updated > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d created, %d updated, %d linked, %d skipped, %d failed", k, t.Created, t.Updated, t.Linked, t.Skipped, t.Failed))
-				continue
-			}
-			parts = append(parts, fmt.Sprintf("%s %d created, %d linked, %d skipped, %d failed", k, t.Created, t.Linked, t.Skipped, t.Failed))
+// readSummary reads what the run's finish step wrote.
+func (r *runner) readSummary() {
+	var s steps.Summary
+	if err := getJSON(r.ctx, r.env, steps.SummaryKey(r.sum.Migration, r.sum.Run), &s); err != nil {
+		return
+	}
+	for k, o := range s.Kinds {
+		r.sum.Kinds[k] = o
+	}
+	r.sum.Verify, r.sum.Finish, r.sum.failure = s.Verify, s.Finish, s.Failure
+	r.sum.Reports = s.Reports
+	if s.Estimate != "" {
+		var est migrate.Estimate
+		if getJSON(r.ctx, r.env, s.Estimate, &est) == nil {
+			r.sum.Estimate = &est
+			r.sum.Reports = append(r.sum.Reports, s.Estimate)
 		}
 	}
-	return strings.Join(parts, "; ")
+	sort.Strings(r.sum.Reports)
 }
 
-func (r *runner) fail(step string, err error, stderr io.Writer) int {
-	r.sum.Stopped = step + ": " + err.Error()
-	fmt.Fprintf(stderr, "conveyor run: %s: %v\n", step, err)
-	return exitUntrusted
+// causeMessage is an error's message from a Step Functions Cause: Lambda's
+// JSON {"errorMessage": …}, or the message itself.
+func causeMessage(cause string) string {
+	var c struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if json.Unmarshal([]byte(cause), &c) == nil && c.ErrorMessage != "" {
+		return c.ErrorMessage
+	}
+	return cause
+}
+
+// goName is the name aws-lambda-go (and the embedded executor) gives an
+// error of v's type.
+func goName(v any) string {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
 }
 
 func (r *runner) printSummary() {
 	s := r.sum
+	if line := r.kindsLine(); line != "" {
+		fmt.Fprintf(r.out, "Loaded: %s\n", line)
+	}
+	if s.Estimate != nil {
+		est := s.Estimate
+		fmt.Fprintf(r.out, "Estimate on %s with %d seat(s): %d requests, %d tokens, %s at the burst limit, %.2f days of the daily budget (%d tokens/day); without activities, notes and files: %d tokens, %s, %.2f days\n",
+			est.Plan, est.Seats, est.All.Requests, est.All.Tokens, duration(est.All.Hours), est.All.Days, est.DailyTokens,
+			est.WithoutHistory.Tokens, duration(est.WithoutHistory.Hours), est.WithoutHistory.Days)
+		fmt.Fprintf(r.out, "Plan only: nothing was written to Pipedrive. Every planned write, with its field-level diff, is under %splan/.\n", migrate.RunPrefix(s.Migration, s.Run))
+	}
+	if s.Verify != nil {
+		fmt.Fprintf(r.out, "Verify: %d records read back, %d missing, %d fields differ (%s)\n", s.Verify.Checked, s.Verify.Missing, s.Verify.Mismatches, s.Verify.Report)
+	}
+	if f := s.Finish; f != nil {
+		if f.Report != "" {
+			fmt.Fprintf(r.out, "Delta: %d records updated, %d changed records left alone (edited in Pipedrive since), %d no longer in the export (listed, not deleted); see %s\n",
+				f.Updated, f.Conflicts, f.Gone, f.Report)
+		}
+		fmt.Fprintf(r.out, "Watermark for the next delta run: %s\n", f.Watermark)
+	}
 	fmt.Fprintf(r.out, "Migration %s, run %s (%s): API %d requests, %d tokens, %d retries, %d throttled\n", s.Migration, s.Run, s.Mode, s.API.Requests, s.API.Tokens, s.API.Retries, s.API.Throttled)
 	if s.Stopped != "" {
 		fmt.Fprintf(r.out, "Stopped: %s\n", s.Stopped)
 	}
 }
 
-// loadAll runs every load step over every chunk, planning or writing; it
-// returns an exit code to stop with, or -1 to go on.
-func (r *runner) loadAll(b *pp.Bundle, manifest string, matters []string, apply bool, stderr io.Writer) int {
-	ctx, env, id := r.ctx, r.env, r.sum.Migration
-	var staged extract.StageManifest
-	if err := getJSON(ctx, env, manifest, &staged); err != nil {
-		return r.fail("read staged manifest", err, stderr)
-	}
-	steps := []struct{ kind, source string }{
-		{migrate.LoadOrganisations, extract.KindOrganisations},
-		{migrate.LoadOrganisations, extract.KindReferrers},
-		{migrate.LoadPersons, extract.KindClients},
-		{migrate.LoadPersons, extract.KindReferrers},
-		{migrate.LoadDeals, extract.KindMatters},
-		{migrate.LoadActivities, extract.KindMatters},
-		{migrate.LoadDocuments, extract.KindMatters},
-	}
-	for _, s := range steps {
-		for i := range staged.Kinds[s.source].Chunks {
-			in := migrate.LoadInput{MigrationID: id, Run: r.sum.Run, Manifest: manifest, Kind: s.kind, Source: s.source, Chunk: i, Apply: apply, Matters: matters,
-				Delta: r.sum.Since != "", Since: r.sum.Since}
-			var out migrate.LoadOutput
-			var err error
-			switch s.kind {
-			case migrate.LoadOrganisations, migrate.LoadPersons:
-				out, err = env.LoadPeople(ctx, in)
-			case migrate.LoadDeals:
-				out, err = env.LoadDeals(ctx, in)
-			case migrate.LoadActivities:
-				out, err = env.LoadActivities(ctx, in)
-			case migrate.LoadDocuments:
-				out, err = env.LoadDocuments(ctx, in, b)
-			}
-			if err != nil {
-				return r.fail(s.kind+" "+s.source, err, stderr)
-			}
-			r.add(s.kind, out)
-			r.plans = append(r.plans, out.Plan)
+func (r *runner) kindsLine() string {
+	var parts []string
+	for _, k := range []string{migrate.LoadOrganisations, migrate.LoadPersons, migrate.LoadDeals, migrate.LoadActivities, migrate.LoadDocuments} {
+		t := r.sum.Kinds[k]
+		if t == nil {
+			continue
 		}
-	}
-	return -1
-}
-
-// plan plans every record without writing, prices the run and writes the
-// estimate next to the plans.
-func (r *runner) plan(b *pp.Bundle, manifest string, sch migrate.SchemaOutput, stderr io.Writer) int {
-	ctx, env, id := r.ctx, r.env, r.sum.Migration
-	if code := r.loadAll(b, manifest, nil, false, stderr); code >= 0 {
-		return code
-	}
-	tally := migrate.NewTally()
-	var schemaPlan migrate.SchemaPlan
-	if err := getJSON(ctx, env, sch.Plan, &schemaPlan); err != nil {
-		return r.fail("read schema plan", err, stderr)
-	}
-	for _, it := range schemaPlan.Items {
-		if it.Action == migrate.ActionCreate {
-			tally.Add(it.Kind, migrate.PlanCreate, 1)
+		if r.sum.Mode == steps.ModePlan {
+			parts = append(parts, fmt.Sprintf("%s %d planned (%d flagged)", k, t.Planned, t.Flags))
+			continue
 		}
-	}
-	for _, key := range r.plans {
-		data, err := env.Store.Get(ctx, key)
-		if err != nil {
-			return r.fail("read plan", err, stderr)
+		if t.Updated > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d created, %d updated, %d linked, %d skipped, %d failed", k, t.Created, t.Updated, t.Linked, t.Skipped, t.Failed))
+			continue
 		}
-		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-			if line == "" {
-				continue
-			}
-			var op migrate.PlannedOp
-			if err := json.Unmarshal([]byte(line), &op); err != nil {
-				return r.fail("read plan "+key, err, stderr)
-			}
-			tally.Add(op.TargetKind, op.Op, 1)
-		}
+		parts = append(parts, fmt.Sprintf("%s %d created, %d linked, %d skipped, %d failed", k, t.Created, t.Linked, t.Skipped, t.Failed))
 	}
-	// The reads a run makes besides its writes: one page of each list it
-	// matches against or reconciles with, at the least.
-	for _, ep := range []string{"GET /api/v2/persons", "GET /api/v2/organizations", "GET /api/v2/deals", "GET /api/v2/dealFields",
-		"GET /api/v2/personFields", "GET /api/v2/organizationFields", "GET /api/v2/pipelines", "GET /api/v2/stages", "GET /v1/activityTypes", "GET /v1/users"} {
-		tally.AddList(ep, 0, 500)
-	}
-	est, err := tally.Estimate(env.Pipedrive.Plan(), r.seats)
-	if err != nil {
-		return r.fail("estimate", err, stderr)
-	}
-	key := migrate.Prefix(id) + "estimate.json"
-	data, _ := json.MarshalIndent(est, "", "  ")
-	if err := env.Store.Put(ctx, key, strings.NewReader(string(data))); err != nil {
-		return r.fail("save estimate", err, stderr)
-	}
-	r.sum.Estimate = &est
-	r.sum.Reports = append(r.sum.Reports, key)
-	r.say("5. plan: %s", r.planLine())
-	r.say("6. estimate on %s with %d seat(s): %d requests, %d tokens, %s at the burst limit, %.2f days of the daily budget (%d tokens/day); without activities, notes and files: %d tokens, %s, %.2f days",
-		est.Plan, est.Seats, est.All.Requests, est.All.Tokens, duration(est.All.Hours), est.All.Days, est.DailyTokens,
-		est.WithoutHistory.Tokens, duration(est.WithoutHistory.Hours), est.WithoutHistory.Days)
-	r.say("Plan only: nothing was written to Pipedrive. Every planned write, with its field-level diff, is under %splan/.", migrate.RunPrefix(id, r.sum.Run))
-	return exitOK
+	return strings.Join(parts, "; ")
 }
 
 // duration renders hours for people: minutes under an hour.
@@ -388,56 +335,6 @@ func duration(hours float64) string {
 		return fmt.Sprintf("%.0f minutes", max(1, hours*60))
 	}
 	return fmt.Sprintf("%.1f hours", hours)
-}
-
-func (r *runner) planLine() string {
-	var parts []string
-	for _, k := range []string{migrate.LoadOrganisations, migrate.LoadPersons, migrate.LoadDeals, migrate.LoadActivities, migrate.LoadDocuments} {
-		if t := r.sum.Kinds[k]; t != nil {
-			parts = append(parts, fmt.Sprintf("%s %d planned (%d flagged)", k, t.Planned, t.Flags))
-		}
-	}
-	return strings.Join(parts, "; ")
-}
-
-// sampleMatters picks the review sample: matters across types and stages.
-func sampleMatters(ctx context.Context, env *migrate.Env, manifest string, n int) ([]string, error) {
-	var staged extract.StageManifest
-	if err := getJSON(ctx, env, manifest, &staged); err != nil {
-		return nil, err
-	}
-	prefix := manifest[:strings.LastIndexByte(manifest, '/')+1]
-	var items []stratify.Item
-	for _, c := range staged.Kinds[extract.KindMatters].Chunks {
-		rc, err := env.Store.Open(ctx, prefix+c.Key)
-		if err != nil {
-			return nil, err
-		}
-		sc := bufio.NewScanner(rc)
-		sc.Buffer(nil, 64<<20)
-		for sc.Scan() {
-			var rec struct {
-				Matter pp.Matter `json:"matter"`
-			}
-			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-				rc.Close()
-				return nil, err
-			}
-			typ, ok := env.Config.MatterType(rec.Matter.Type)
-			if !ok {
-				typ = rec.Matter.Type
-			}
-			stage, _ := env.Config.PipelineFor(typ).StageFor(rec.Matter.KeyStage)
-			items = append(items, stratify.Item{ID: rec.Matter.ID, Stratum: typ + "/" + stage})
-		}
-		rc.Close()
-		if err := sc.Err(); err != nil {
-			return nil, err
-		}
-	}
-	ids := stratify.Select(items, n, 1)
-	sort.Strings(ids)
-	return ids, nil
 }
 
 func getJSON(ctx context.Context, env *migrate.Env, key string, v any) error {

@@ -1,6 +1,9 @@
 package migrate
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -139,4 +142,78 @@ func (t *Tally) Estimate(plan pipedrive.Plan, seats int) (Estimate, error) {
 		c.CalendarDays = int(math.Ceil(float64(c.Tokens) / float64(e.DailyTokens)))
 	}
 	return e, nil
+}
+
+// EstimateInput names a plan run to price.
+type EstimateInput struct {
+	MigrationID string `json:"migration_id"`
+	Run         string `json:"run"`
+	// Plan and Seats are the company's Pipedrive plan and seats.
+	Plan  string `json:"plan"`
+	Seats int    `json:"seats"`
+}
+
+// EstimateOutput is where the estimate is, and its headline figures.
+type EstimateOutput struct {
+	MigrationID string   `json:"migration_id"`
+	Estimate    string   `json:"estimate"`
+	Result      Estimate `json:"result"`
+}
+
+// EstimateRun prices a plan run: every write its plans and the schema plan
+// list, and the reads a run makes besides (one page of each list it matches
+// against or reconciles with, at the least), at the plan's burst limit and
+// daily budget. It writes runs/<run>/estimate.json.
+func (e *Env) EstimateRun(ctx context.Context, in EstimateInput) (EstimateOutput, error) {
+	if !idPattern.MatchString(in.MigrationID) || !idPattern.MatchString(in.Run) {
+		return EstimateOutput{}, &InputError{Msg: fmt.Sprintf("migration_id %q and run %q: use letters, digits, '.', '_' and '-' (up to 80)", in.MigrationID, in.Run)}
+	}
+	plan, ok := pipedrive.Plans[in.Plan]
+	if !ok {
+		return EstimateOutput{}, &InputError{Msg: fmt.Sprintf("plan %q: use lite, growth, premium or ultimate", in.Plan)}
+	}
+	seats := max(in.Seats, 1)
+	tally := NewTally()
+	var schemaPlan SchemaPlan
+	if err := getJSON(ctx, e.Store, Prefix(in.MigrationID)+SchemaPlanName, &schemaPlan); err != nil {
+		return EstimateOutput{}, fmt.Errorf("estimate: the schema plan: %w", err)
+	}
+	for _, it := range schemaPlan.Items {
+		if it.Action == ActionCreate {
+			tally.Add(it.Kind, PlanCreate, 1)
+		}
+	}
+	infos, err := e.Store.List(ctx, RunPrefix(in.MigrationID, in.Run)+"plan/")
+	if err != nil {
+		return EstimateOutput{}, fmt.Errorf("estimate: list the plans: %w", err)
+	}
+	for _, info := range infos {
+		data, err := e.Store.Get(ctx, info.Key)
+		if err != nil {
+			return EstimateOutput{}, fmt.Errorf("estimate: read %s: %w", info.Key, err)
+		}
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			var op PlannedOp
+			if err := json.Unmarshal(line, &op); err != nil {
+				return EstimateOutput{}, fmt.Errorf("estimate: %s: %w", info.Key, err)
+			}
+			tally.Add(op.TargetKind, op.Op, 1)
+		}
+	}
+	for _, ep := range []string{"GET /api/v2/persons", "GET /api/v2/organizations", "GET /api/v2/deals", "GET /api/v2/dealFields",
+		"GET /api/v2/personFields", "GET /api/v2/organizationFields", "GET /api/v2/pipelines", "GET /api/v2/stages", "GET /v1/activityTypes", "GET /v1/users"} {
+		tally.AddList(ep, 0, 500)
+	}
+	est, err := tally.Estimate(plan, seats)
+	if err != nil {
+		return EstimateOutput{}, err
+	}
+	key := RunPrefix(in.MigrationID, in.Run) + "estimate.json"
+	if err := e.putJSON(ctx, key, est); err != nil {
+		return EstimateOutput{}, err
+	}
+	return EstimateOutput{MigrationID: in.MigrationID, Estimate: key, Result: est}, nil
 }

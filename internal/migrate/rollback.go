@@ -18,6 +18,9 @@ import (
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
 )
 
+// errRollbackLimit stops the ledger listing at a rollback's Limit.
+var errRollbackLimit = errors.New("rollback: limit reached")
+
 // RollbackInput is the Rollback step's input.
 type RollbackInput struct {
 	MigrationID string `json:"migration_id"`
@@ -29,6 +32,10 @@ type RollbackInput struct {
 	// Apply undoes the writes; without it the step only reads Pipedrive and
 	// the ledger and reports what it would do.
 	Apply bool `json:"apply"`
+	// Limit, when positive, stops the step after that many entries are
+	// acted on (with Apply), More saying whether any are left: a state
+	// machine calls it again, and it carries on where it stopped.
+	Limit int `json:"limit,omitempty"`
 }
 
 // RollbackOutput is what the Rollback step hands on: the report's key and
@@ -61,6 +68,8 @@ type RollbackOutput struct {
 	// OtherRuns entries of runs other than Run.
 	AlreadyRolledBack int `json:"already_rolled_back"`
 	OtherRuns         int `json:"other_runs"`
+	// More says the step stopped at its Limit with entries left to undo.
+	More bool `json:"more"`
 }
 
 // Rollback actions, as RollbackCount and RollbackItem name them.
@@ -162,7 +171,27 @@ func (e *Env) Rollback(ctx context.Context, in RollbackInput) (RollbackOutput, e
 	}
 	rb := &rollback{env: e, in: in, counts: map[RollbackCount]int{},
 		out: RollbackOutput{MigrationID: in.MigrationID, Run: in.Run, Applied: in.Apply, Report: Prefix(in.MigrationID) + report}}
-	if err := e.Ledger.List(ctx, in.MigrationID, func(en ledger.Entry) error { return rb.entry(ctx, en) }); err != nil {
+	acted := 0
+	err := e.Ledger.List(ctx, in.MigrationID, func(en ledger.Entry) error {
+		if in.Apply && in.Limit > 0 && acted >= in.Limit && (en.Status == ledger.StatusWritten || en.Status == ledger.StatusPending) &&
+			(in.Run == "" || en.Run == in.Run) {
+			rb.out.More = true
+			return errRollbackLimit
+		}
+		// Only undone entries count: flagged ones stay written and are met
+		// (and reported) again by every later call.
+		undone := func() int { o := rb.out; return o.Deleted + o.Restored + o.AlreadyGone + o.Unchanged + o.Unknown }
+		before := undone()
+		if err := rb.entry(ctx, en); err != nil {
+			return err
+		}
+		acted += undone() - before
+		return nil
+	})
+	if errors.Is(err, errRollbackLimit) {
+		err = nil
+	}
+	if err != nil {
 		e.log().WarnContext(ctx, "rollback stopped", "migration", in.MigrationID, "applied", in.Apply,
 			"deleted", rb.out.Deleted, "restored", rb.out.Restored, "flagged", rb.out.Flagged)
 		return RollbackOutput{}, err
@@ -180,7 +209,7 @@ func (e *Env) Rollback(ctx context.Context, in RollbackInput) (RollbackOutput, e
 	if err := e.putJSON(ctx, rb.out.Report, rep); err != nil {
 		return RollbackOutput{}, err
 	}
-	if in.Apply && rb.out.Flagged == 0 && rb.out.Unknown == 0 {
+	if in.Apply && !rb.out.More && rb.out.Flagged == 0 && rb.out.Unknown == 0 {
 		// Undone: a delta run starts from the watermark of the last run left.
 		if err := e.forgetRuns(ctx, in.MigrationID, in.Run); err != nil {
 			return RollbackOutput{}, err

@@ -61,6 +61,10 @@ type Options struct {
 	Plan string
 	// Seats multiplies the daily token budget; default 1.
 	Seats int
+	// DailyBudget, when positive, replaces the plan's daily token budget
+	// (30,000 × the plan's multiplier × seats), so that a test can reach it
+	// in a few hundred requests.
+	DailyBudget int
 	// Seed makes custom field keys and fault decisions reproducible.
 	Seed int64
 	// Token is the API token the sandbox accepts; default DefaultToken.
@@ -250,7 +254,12 @@ func (s *Sandbox) Snapshot() State {
 }
 
 // DailyBudget is the company's token budget per day.
-func (s *Sandbox) DailyBudget() int { return tokensPerSeat * s.plan.multiplier * s.opt.Seats }
+func (s *Sandbox) DailyBudget() int {
+	if s.opt.DailyBudget > 0 {
+		return s.opt.DailyBudget
+	}
+	return tokensPerSeat * s.plan.multiplier * s.opt.Seats
+}
 
 // ServeHTTP serves Pipedrive's API under /api/v2/ and /v1/, and the admin
 // API under /_sandbox/.

@@ -1,0 +1,23 @@
+// Command rollback is the Lambda function of the rollback step: it undoes a migration, newest write first, a batch at a time
+// (steps.Deps.Rollback). It only wires dependencies from the environment
+// (internal/awsdeps) and starts the handler.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/conveyor-migrate/conveyor/internal/awsdeps"
+)
+
+func main() {
+	d, err := awsdeps.Load(context.Background())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "rollback: %v\n", err)
+		os.Exit(1)
+	}
+	lambda.Start(d.Rollback)
+}

@@ -1,0 +1,23 @@
+// Command schema is the Lambda function of the schema step: it finds or creates the custom fields, pipelines, stages and activity types
+// (steps.Deps.Schema). It only wires dependencies from the environment
+// (internal/awsdeps) and starts the handler.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/conveyor-migrate/conveyor/internal/awsdeps"
+)
+
+func main() {
+	d, err := awsdeps.Load(context.Background())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "schema: %v\n", err)
+		os.Exit(1)
+	}
+	lambda.Start(d.Schema)
+}

@@ -1,0 +1,23 @@
+// Command verify is the Lambda function of the verify step: it reads the migrated records back and compares them with the export
+// (steps.Deps.Verify). It only wires dependencies from the environment
+// (internal/awsdeps) and starts the handler.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/conveyor-migrate/conveyor/internal/awsdeps"
+)
+
+func main() {
+	d, err := awsdeps.Load(context.Background())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "verify: %v\n", err)
+		os.Exit(1)
+	}
+	lambda.Start(d.Verify)
+}
