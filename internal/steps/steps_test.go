@@ -1,11 +1,13 @@
 package steps
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -306,4 +308,41 @@ func (w *world) enteredPrefix(prefix string) int {
 		}
 	}
 	return n
+}
+
+// TestEventsAreInputs: every manual execution input under events/ is what
+// the handlers take (no unknown field, a known mode), so `sam local
+// invoke -e` and the console run the same inputs the tests do.
+func TestEventsAreInputs(t *testing.T) {
+	for _, mode := range []string{ModePlan, ModeSample, ModeFull, ModeDelta} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "events", "start-"+mode+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		var in Execution
+		if err := dec.Decode(&in); err != nil {
+			t.Errorf("events/start-%s.json: %v", mode, err)
+			continue
+		}
+		if in.Mode != mode || in.MigrationID == "" || !strings.HasPrefix(in.Export, "exports/"+in.MigrationID+"/") {
+			t.Errorf("events/start-%s.json = %+v", mode, in)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "events", "rollback.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rb map[string]any
+	if err := json.Unmarshal(data, &rb); err != nil || rb["migration_id"] == nil {
+		t.Fatalf("events/rollback.json: %v %v", rb, err)
+	}
+	for k := range rb {
+		switch k {
+		case "migration_id", "run", "force", "approved", "config", "limit":
+		default:
+			t.Errorf("events/rollback.json: %q is not an input of the rollback state machine", k)
+		}
+	}
 }
