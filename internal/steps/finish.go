@@ -47,6 +47,22 @@ type Summary struct {
 	Failure     *Failure                       `json:"failure,omitempty"`
 	// Reports lists the keys a person reads after the run.
 	Reports []string `json:"reports"`
+	// Requests and Tokens are what the run's load steps spent in Pipedrive;
+	// Timeline is each load step's, in the order they ran.
+	Requests int            `json:"requests"`
+	Tokens   int            `json:"tokens"`
+	Timeline []TimelineStep `json:"timeline"`
+}
+
+// TimelineStep is one load step of a run: when it ran and what it spent.
+type TimelineStep struct {
+	Kind     string    `json:"kind"`
+	Source   string    `json:"source"`
+	Chunk    int       `json:"chunk"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Requests int       `json:"requests"`
+	Tokens   int       `json:"tokens"`
 }
 
 // FinishOutput is where the summary is.
@@ -84,11 +100,17 @@ func (d *Deps) Finish(ctx context.Context, in FinishInput) (FinishOutput, error)
 	if err != nil {
 		return FinishOutput{}, &StoreError{Err: err}
 	}
+	sum.Timeline = []TimelineStep{}
 	for _, info := range infos {
-		var o migrate.LoadOutput
-		if err := getJSON(ctx, d, info.Key, &o); err != nil {
+		var rec LoadRecord
+		if err := getJSON(ctx, d, info.Key, &rec); err != nil {
 			return FinishOutput{}, err
 		}
+		o := rec.LoadOutput
+		sum.Requests += rec.Requests
+		sum.Tokens += rec.Tokens
+		sum.Timeline = append(sum.Timeline, TimelineStep{Kind: o.Kind, Source: o.Source, Chunk: o.Chunk, Started: rec.Started,
+			Finished: rec.Finished, Requests: rec.Requests, Tokens: rec.Tokens})
 		t := sum.Kinds[o.Kind]
 		if t == nil {
 			t = &migrate.LoadOutput{MigrationID: o.MigrationID, Kind: o.Kind}
@@ -112,6 +134,7 @@ func (d *Deps) Finish(ctx context.Context, in FinishInput) (FinishOutput, error)
 			sum.Reports = append(sum.Reports, prefix+name)
 		}
 	}
+	sort.Slice(sum.Timeline, func(i, j int) bool { return sum.Timeline[i].Started.Before(sum.Timeline[j].Started) })
 	out := FinishOutput{Summary: SummaryKey(in.MigrationID, in.Run), Failed: in.Failure != nil}
 	if in.Failure == nil && (in.Mode == ModeFull || in.Mode == ModeDelta) {
 		fin, err := e.Finish(ctx, migrate.FinishInput{MigrationID: in.MigrationID, Run: in.Run, Manifest: in.Manifest, Mode: in.Mode})

@@ -325,6 +325,8 @@ func (d *Deps) load(ctx context.Context, in LoadInput, bundle *pp.Bundle) (LoadO
 		}
 	}
 	start := d.now()
+	meter := e.Pipedrive.Meter()
+	requests0, tokens0 := meter.Requests(), meter.Total()
 	var out migrate.LoadOutput
 	switch in.Kind {
 	case migrate.LoadOrganisations, migrate.LoadPersons:
@@ -349,14 +351,26 @@ func (d *Deps) load(ctx context.Context, in LoadInput, bundle *pp.Bundle) (LoadO
 	if err != nil {
 		return LoadOutput{}, named(err)
 	}
-	if err := putJSON(ctx, d, res.Output, out); err != nil {
+	rec := LoadRecord{LoadOutput: out, Started: start, Finished: d.now(), Requests: meter.Requests() - requests0, Tokens: meter.Total() - tokens0}
+	if err := putJSON(ctx, d, res.Output, rec); err != nil {
 		return LoadOutput{}, err
 	}
-	m := e.Pipedrive.Meter()
 	d.log().InfoContext(ctx, "load", "migration", in.MigrationID, "run", in.Run, "kind", in.Kind, "source", in.Source,
 		"chunk", in.Chunk, "planned", out.Planned, "created", out.Created, "updated", out.Updated, "skipped", out.Skipped,
-		"failed", out.Failed, "requests", m.Requests(), "tokens", m.Total(), "ms", d.now().Sub(start).Milliseconds())
+		"failed", out.Failed, "requests", rec.Requests, "tokens", rec.Tokens, "ms", rec.Finished.Sub(start).Milliseconds())
 	return res, nil
+}
+
+// LoadRecord is what a load step keeps under OutputKey: its counts, when it
+// ran, and the requests and tokens it spent (for the run's summary and the
+// report's chart of the run over time). A step the budget stopped and that
+// ran again keeps its last invocation's.
+type LoadRecord struct {
+	migrate.LoadOutput
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Requests int       `json:"requests"`
+	Tokens   int       `json:"tokens"`
 }
 
 // OutputKey is where a load step keeps its counts for the run's summary.
