@@ -150,7 +150,7 @@ func (d *Deps) Finish(ctx context.Context, in FinishInput) (FinishOutput, error)
 	if err := putJSON(ctx, d, out.Summary, sum); err != nil {
 		return FinishOutput{}, err
 	}
-	d.log().InfoContext(ctx, "run finished", "migration", in.MigrationID, "run", in.Run, "mode", in.Mode, "failed", out.Failed)
+	d.log().InfoContext(ctx, "run summary written", "migration", in.MigrationID, "run", in.Run, "mode", in.Mode, "failed", out.Failed)
 	return out, nil
 }
 
