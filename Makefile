@@ -32,8 +32,22 @@ run: build
 build:
 	$(GO) build -o $(BIN)/conveyor ./cmd/conveyor
 
-## test: a short run of every fuzz target, then every unit and integration test
-test: vet
+## node_modules from package-lock.json (npm writes node_modules/.package-lock.json): `npm ci`
+## when it is missing or older than the lock file. Without npm, a warning and the node-based
+## tests skip themselves, except on CI (CI set), where it is an error.
+NODE_DEPS = node_modules/.package-lock.json
+$(NODE_DEPS): package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  echo "npm ci"; npm ci --no-audit --no-fund --loglevel=error >/dev/null && touch $@; \
+	elif [ -n "$$CI" ]; then \
+	  echo "npm is not installed: it is needed for node_modules (package-lock.json)" >&2; exit 1; \
+	else \
+	  echo "npm is not installed: the tests that need node_modules will be skipped" >&2; \
+	fi
+
+## test: a short run of every fuzz target, then every unit and integration test (the node
+## dependencies first: the state machines' cross-check with aws-local-stepfunctions and asl-validator)
+test: vet $(NODE_DEPS)
 	$(MAKE) --no-print-directory fuzz-short
 	$(GO) test -count=1 ./...
 
@@ -42,14 +56,10 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 
 ## lint: gofmt, go vet, cfn-lint on the template, asl-validator on the state machines
-## (from the project's node_modules: `npm ci` runs first when it is missing)
-ASL_VALIDATOR = node_modules/.bin/asl-validator
-lint: vet $(ASL_VALIDATOR)
+## (from the project's node_modules: `npm ci` runs first when it is missing or stale)
+lint: vet $(NODE_DEPS)
 	cfn-lint template.yaml
 	@set -e; for f in statemachine/*.asl.json; do echo "asl-validator $$f"; npx --no-install asl-validator --json-path $$f; done
-
-$(ASL_VALIDATOR):
-	npm ci
 
 ## deploy: build every function with SAM and deploy the stack (samconfig.toml); the first
 ## time, run `sam build && sam deploy --guided` to answer the parameters (README: Deploy to AWS)
