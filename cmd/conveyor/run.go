@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/conveyor-migrate/conveyor/internal/asl"
+	"github.com/conveyor-migrate/conveyor/internal/extract"
 	"github.com/conveyor-migrate/conveyor/internal/mapping"
 	"github.com/conveyor-migrate/conveyor/internal/migrate"
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
@@ -155,8 +156,8 @@ type runner struct {
 	out   io.Writer
 	quiet bool
 	sum   runSummary
-	// chunks counts the load steps done per Map state, for progress.
-	chunks map[string]int
+	// staged is the staged manifest, for the progress bars.
+	staged *extract.StageManifest
 }
 
 func (r *runner) say(format string, a ...any) {
@@ -179,9 +180,9 @@ func (r *runner) execute(d *steps.Deps, in steps.Execution, stderr io.Writer) in
 		return exitUsage
 	}
 	input, _ := json.Marshal(in)
-	r.chunks = map[string]int{}
+	p := &progress{w: r.out, tty: isTerminal(r.out), quiet: r.quiet, meter: r.env.Pipedrive.Meter(), total: r.chunkTotal}
 	_, err = m.Execute(ctx, input, asl.Options{Name: r.sum.Run, StateMachineName: "conveyor-migrate", Handlers: d.Handlers(),
-		WaitForTaskToken: r.approve, OnTransition: r.progress})
+		WaitForTaskToken: r.approve, OnTransition: p.event})
 	r.readSummary()
 	var failed *asl.ExecutionFailedError
 	switch {
@@ -219,23 +220,25 @@ func (r *runner) approve(ctx context.Context, token, state string, input json.Ra
 	return json.Marshal(map[string]any{"approved": true, "by": "terminal", "at": time.Now().UTC().Format(time.RFC3339)})
 }
 
-// progress prints the top-level states as they finish and the load steps
-// as they go.
-func (r *runner) progress(ev asl.Event) {
-	switch {
-	case ev.Kind == asl.StateExited && ev.Scope == "" && ev.Type != "Choice" && ev.Type != "Pass":
-		if n := r.chunks[ev.State]; n > 0 {
-			r.say("  %-22s %d chunks, %s", ev.State, n, ev.Duration.Round(time.Millisecond))
-			return
+// chunkTotal is how many chunks a load Map state iterates over, from the
+// staged manifest (read once, after extract).
+func (r *runner) chunkTotal(state string) int {
+	if r.staged == nil {
+		var m extract.StageManifest
+		if err := getJSON(r.ctx, r.env, extract.StagePrefix(r.sum.Migration)+extract.StageManifestName, &m); err != nil {
+			return 0
 		}
-		r.say("  %-22s %s", ev.State, ev.Duration.Round(time.Millisecond))
-	case ev.Kind == asl.StateExited && ev.Scope != "" && ev.Type == "Task":
-		r.chunks[strings.SplitN(ev.Scope, "[", 2)[0]]++
-	case ev.Kind == asl.StateRetrying:
-		r.say("  %-22s retrying after %s (attempt %d, %s)", ev.State, ev.Error, ev.Attempt, ev.Delay.Round(time.Millisecond))
-	case ev.Kind == asl.TaskTokenWaiting:
-		r.say("  %-22s waiting for approval", ev.State)
+		r.staged = &m
 	}
+	source := map[string]string{"Organisations": extract.KindOrganisations, "Referrers' firms": extract.KindReferrers,
+		"Clients": extract.KindClients, "Referrers": extract.KindReferrers}[state]
+	if source == "" {
+		source = extract.KindMatters
+	}
+	if state == "Verify" {
+		return 0
+	}
+	return len(r.staged.Kinds[source].Chunks)
 }
 
 // readSummary reads what the run's finish step wrote.

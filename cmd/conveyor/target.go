@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +17,11 @@ import (
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive/sandbox"
 )
+
+// logName is the log a command appends to in the state directory: text,
+// one line per step and per Pipedrive attempt at debug level; ids, counts
+// and durations, never client data or the token.
+const logName = "conveyor.log"
 
 // target says where a command works: the local state directory and the
 // Pipedrive account (the company's, or the in-process sandbox).
@@ -65,14 +71,22 @@ func (t target) open(cfg *mapping.Config) (*migrate.Env, func(), error) {
 		}
 		baseURL, token, stop = url, sandbox.DefaultToken, s
 	}
-	client, err := pipedrive.New(pipedrive.Config{BaseURL: baseURL, Token: token, Plan: t.plan, Seats: t.seats})
+	logFile, err := os.OpenFile(filepath.Join(t.state, logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		stop()
 		led.Close()
+		return nil, nil, fmt.Errorf("log: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(logFile, nil))
+	client, err := pipedrive.New(pipedrive.Config{BaseURL: baseURL, Token: token, Plan: t.plan, Seats: t.seats, Logger: log})
+	if err != nil {
+		stop()
+		led.Close()
+		logFile.Close()
 		return nil, nil, err
 	}
-	env := &migrate.Env{Store: store, Ledger: led, Pipedrive: client, Config: cfg, Now: time.Now}
-	return env, func() { stop(); led.Close() }, nil
+	env := &migrate.Env{Store: store, Ledger: led, Pipedrive: client, Config: cfg, Now: time.Now, Log: log}
+	return env, func() { stop(); led.Close(); logFile.Close() }, nil
 }
 
 // startRunSandbox serves an in-process sandbox on loopback, loading and

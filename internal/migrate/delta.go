@@ -323,6 +323,9 @@ func deltaDiff(have, want map[string]any, en ledger.Entry) (patch, prev map[stri
 			continue
 		}
 		patch[k], prev[k] = wv, have[k]
+		if _, list := wv.([]any); list && have[k] == nil {
+			prev[k] = []any{} // a list is cleared with [], never null
+		}
 	}
 	return patch, prev
 }

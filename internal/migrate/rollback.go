@@ -597,6 +597,8 @@ func restoreBody(prev map[string]json.RawMessage) map[string]json.RawMessage {
 		case string(v) == "null" && clearedByEmptyString[k]:
 			// Pipedrive's documents do not let these be null; "" clears them.
 			body[k] = json.RawMessage(`""`)
+		case string(v) == "null" && clearedByEmptyList[k]:
+			body[k] = json.RawMessage(`[]`)
 		default:
 			body[k] = v
 		}
@@ -612,6 +614,9 @@ func restoreBody(prev map[string]json.RawMessage) map[string]json.RawMessage {
 // "" (the documents do not allow them to be null).
 var clearedByEmptyString = map[string]bool{"job_title": true, "notes": true, "birthday": true, "website": true,
 	"note": true, "public_description": true, "expected_close_date": true, "lost_reason": true}
+
+// clearedByEmptyList are the built-in list fields a PATCH clears with [].
+var clearedByEmptyList = map[string]bool{"emails": true, "phones": true, "im": true, "label_ids": true}
 
 // customFieldKeyRE is the shape of a custom field's key.
 var customFieldKeyRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
