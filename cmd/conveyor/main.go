@@ -29,6 +29,7 @@ var commands = []struct {
 	{"extract", "audit an export and stage its accepted rows as canonical chunks", cmdExtract},
 	{"run", "migrate an export into Pipedrive: plan, a reviewed sample, or the full run, verified", cmdRun},
 	{"rollback", "undo a migration in Pipedrive, newest write first, from the ledger", cmdRollback},
+	{"report", "write a run's report: one self-contained HTML file to approve it by, and proof afterwards", cmdReport},
 	{"approve", "answer a migration's waiting approval on AWS: approve (or reject) the run it holds", cmdApprove},
 	{"sample-export", "write a realistic, deterministic sample export bundle", cmdSampleExport},
 	{"init-config", "write the default mapping configuration, with comments", cmdInitConfig},

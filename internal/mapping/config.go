@@ -49,6 +49,10 @@ type Config struct {
 	Policies Policies `yaml:"policies"`
 	// Staging sizes the pieces the export is cut into.
 	Staging Staging `yaml:"staging"`
+	// Costs are the figures of the report's cost worksheet (per-matter
+	// pricing before, per-seat after); the report reads and checks them
+	// (internal/report.ParseCosts), the migration ignores them.
+	Costs map[string]any `yaml:"costs,omitempty"`
 
 	idx *index
 }
