@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -121,7 +122,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	r := &runner{ctx: ctx, env: env, out: stdout, quiet: *asJSON, sum: runSummary{Migration: *migration, Mode: *mode,
+	r := &runner{ctx: ctx, env: env, out: stdout, quiet: *asJSON, state: *state, sum: runSummary{Migration: *migration, Mode: *mode,
 		Run: newRunID(time.Now()), Kinds: map[string]*migrate.LoadOutput{}}}
 	if *mode == steps.ModeDelta || *mode == steps.ModePlan {
 		r.sum.Since, _ = env.Watermark(ctx, *migration)
@@ -156,6 +157,8 @@ type runner struct {
 	out   io.Writer
 	quiet bool
 	sum   runSummary
+	// state is the state directory, where the store's files are.
+	state string
 	// staged is the staged manifest, for the progress bars.
 	staged *extract.StageManifest
 }
@@ -305,6 +308,11 @@ func (r *runner) printSummary() {
 				f.Updated, f.Conflicts, f.Gone, f.Report)
 		}
 		fmt.Fprintf(r.out, "Watermark for the next delta run: %s\n", f.Watermark)
+	}
+	for _, k := range s.Reports {
+		if strings.HasSuffix(k, "/report.html") {
+			fmt.Fprintf(r.out, "Report: %s (open it in a browser; it holds client data)\n", filepath.Join(r.state, "store", filepath.FromSlash(k)))
+		}
 	}
 	fmt.Fprintf(r.out, "Migration %s, run %s (%s): API %d requests, %d tokens, %d retries, %d throttled\n", s.Migration, s.Run, s.Mode, s.API.Requests, s.API.Tokens, s.API.Retries, s.API.Throttled)
 	if s.Stopped != "" {

@@ -250,7 +250,7 @@ func (d *decoder) integer(n *yaml.Node, path string) (int, bool) {
 	return v, true
 }
 
-var topKeys = []string{"version", "headers", "matter_types", "statuses", "activity_types", "pipelines", "fields", "owners", "policies", "staging"}
+var topKeys = []string{"version", "headers", "matter_types", "statuses", "activity_types", "pipelines", "fields", "owners", "policies", "staging", "costs"}
 
 // config lays the top-level mapping root over c.
 func (d *decoder) config(root *yaml.Node, c *Config) {
@@ -298,6 +298,13 @@ func (d *decoder) config(root *yaml.Node, c *Config) {
 			d.policies(e.val, e.path, &c.Policies)
 		case "staging":
 			d.staging(e.val, e.path, &c.Staging)
+		case "costs":
+			// The report's cost worksheet reads and checks these figures.
+			var m map[string]any
+			if err := e.val.Decode(&m); err != nil {
+				d.add(e.val.Line, e.path, "want a mapping of figures (see the report's cost worksheet)")
+			}
+			c.Costs = m
 		default:
 			d.unknown(e, "", topKeys)
 		}

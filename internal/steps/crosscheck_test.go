@@ -157,6 +157,9 @@ func (c *crossWorlds) run(r crossRun) {
 	}
 	differ := 0
 	for _, k := range ek {
+		if strings.HasSuffix(k, ".html") {
+			continue // the report renders the JSON compared here (its timestamps and ordering are not)
+		}
 		if l, ok := lo[k]; ok && !sameObjects(eo[k], l, clock) {
 			if differ++; differ <= 3 {
 				t.Errorf("%s: %s differs\nembedded: %.800s\nlocal:    %.800s", r.name, k, eo[k], l)

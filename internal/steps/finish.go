@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/conveyor-migrate/conveyor/internal/migrate"
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
+	"github.com/conveyor-migrate/conveyor/internal/report"
 )
 
 // FinishInput ends a run: its summary, and for a full or delta run the
@@ -65,9 +67,10 @@ type TimelineStep struct {
 	Tokens   int       `json:"tokens"`
 }
 
-// FinishOutput is where the summary is.
+// FinishOutput is where the summary and the HTML report are.
 type FinishOutput struct {
 	Summary string                `json:"summary"`
+	Report  string                `json:"report"`
 	Finish  *migrate.FinishOutput `json:"finish,omitempty"`
 	Failed  bool                  `json:"failed"`
 }
@@ -146,9 +149,16 @@ func (d *Deps) Finish(ctx context.Context, in FinishInput) (FinishOutput, error)
 			sum.Reports = append(sum.Reports, fin.Report)
 		}
 	}
+	out.Report = migrate.RunPrefix(in.MigrationID, in.Run) + "report.html"
+	sum.Reports = append(sum.Reports, out.Report)
 	sort.Strings(sum.Reports)
 	if err := putJSON(ctx, d, out.Summary, sum); err != nil {
 		return FinishOutput{}, err
+	}
+	if err := d.writeReport(ctx, in.MigrationID, in.Run, out.Report); err != nil {
+		// The run's results stand without it; `conveyor report` can make it again.
+		d.log().WarnContext(ctx, "report not written", "migration", in.MigrationID, "run", in.Run, "error", err.Error())
+		out.Report = ""
 	}
 	d.log().InfoContext(ctx, "run summary written", "migration", in.MigrationID, "run", in.Run, "mode", in.Mode, "failed", out.Failed)
 	return out, nil
@@ -236,4 +246,18 @@ func (d *Deps) Rollback(ctx context.Context, in RollbackInput) (RollbackOutput, 
 		return res, nil
 	}
 	return RollbackOutput{RollbackOutput: out}, named(err)
+}
+
+// writeReport renders the run's HTML report (internal/report) next to its
+// JSON results.
+func (d *Deps) writeReport(ctx context.Context, migrationID, run, key string) error {
+	data, err := report.Build(ctx, d.Store, d.Ledger, migrationID, run)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := report.Render(&buf, data); err != nil {
+		return err
+	}
+	return d.Store.Put(ctx, key, &buf)
 }
