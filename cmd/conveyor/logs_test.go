@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/conveyor-migrate/conveyor/internal/pipedrive/sandbox"
 )
 
 // TestLogsCarryNoClientData runs a whole migration of a sample export (plan,
 // full, delta, rollback) and finds none of its clients', referrers' or
-// organisations' names, emails or phone numbers in anything the commands
-// printed or logged, while the log does hold the run's ids and counts.
+// organisations' names, emails or phone numbers, nor the API token, in
+// anything the commands printed or logged, while the log does hold the run's ids and counts.
 func TestLogsCarryNoClientData(t *testing.T) {
 	dir := t.TempDir()
 	export, newer, state := filepath.Join(dir, "export"), filepath.Join(dir, "newer"), filepath.Join(dir, "state")
@@ -52,6 +54,7 @@ func TestLogsCarryNoClientData(t *testing.T) {
 	}
 	secrets := clientValues(t, export)
 	secrets = append(secrets, clientValues(t, newer)...)
+	secrets = append(secrets, sandbox.DefaultToken) // the API token the run used
 	for _, v := range secrets {
 		if strings.Contains(logs, v) {
 			t.Errorf("the log carries client data %q", v)
