@@ -204,6 +204,9 @@ func (l *activitiesLoader) activity(ctx context.Context, a pp.Activity, dealID i
 		w.Call = func(ctx context.Context) (int64, string, error) {
 			n, err := l.env.Pipedrive.CreateNote(ctx, ni)
 			if err != nil {
+				if lost(err) {
+					delete(l.notes, ni.DealID) // Find lists the deal's notes again
+				}
 				return 0, "", fromPipedrive("create note", err)
 			}
 			return int64(n.ID), dealsStamp(n.UpdateTime), nil
@@ -215,6 +218,9 @@ func (l *activitiesLoader) activity(ctx context.Context, a pp.Activity, dealID i
 		w.Call = func(ctx context.Context) (int64, string, error) {
 			got, err := l.env.Pipedrive.CreateActivity(ctx, act)
 			if err != nil {
+				if lost(err) {
+					delete(l.activities, act.DealID) // Find lists the deal's activities again
+				}
 				return 0, "", fromPipedrive("create activity", err)
 			}
 			return int64(got.ID), dealsStamp(got.UpdateTime), nil

@@ -303,6 +303,9 @@ func (l *dealsLoader) matter(ctx context.Context, rec *extract.MatterRecord) err
 		w.Call = func(ctx context.Context) (int64, string, error) {
 			d, err := l.env.Pipedrive.CreateDeal(ctx, payload)
 			if err != nil {
+				if lost(err) {
+					l.ix = nil // Find lists the deals again
+				}
 				return 0, "", fromPipedrive("create deal", err)
 			}
 			if l.ix != nil {
@@ -439,6 +442,9 @@ func (l *dealsLoader) participants(ctx context.Context, rec *extract.MatterRecor
 			w.Call = func(ctx context.Context) (int64, string, error) {
 				p, err := l.env.Pipedrive.AddParticipant(ctx, int(dealID), pid)
 				if err != nil {
+					if lost(err) {
+						existing = nil // Find lists the participants again
+					}
 					return 0, "", fromPipedrive("add deal participant", err)
 				}
 				if existing != nil {

@@ -316,12 +316,25 @@ func (l *documentsLoader) piece(ctx context.Context, d pp.Document, dealID int64
 	if err != nil {
 		return fmt.Errorf("load documents: open %s part %d: %w", d.ID, piece.Part, err)
 	}
-	defer body.Close()
+	defer func() { body.Close() }()
+	sent := false
 	w := Write{Migration: l.in.MigrationID, Run: l.in.Run, Key: op.Key, SourceKind: "document", SourceID: d.ID,
 		TargetKind: "file", Op: ledger.OpCreate, ParentID: dealID, Payload: op.Payload, SourceHash: documentsVersion(d),
 		Call: func(ctx context.Context) (int64, string, error) {
+			if sent { // sent before, its answer lost: read the piece again
+				again, err := piece.Open()
+				if err != nil {
+					return 0, "", fmt.Errorf("load documents: open %s part %d: %w", d.ID, piece.Part, err)
+				}
+				body.Close()
+				body = again
+			}
+			sent = true
 			f, err := l.env.Pipedrive.UploadFile(ctx, pipedrive.FileInput{Name: piece.Name, Body: body, Size: piece.Size, DealID: int(dealID)})
 			if err != nil {
+				if lost(err) {
+					l.files = nil // Find lists the files again
+				}
 				return 0, "", fromPipedrive("upload file", err)
 			}
 			return int64(f.ID), dealsStamp(f.UpdateTime), nil

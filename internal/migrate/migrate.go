@@ -41,6 +41,14 @@ type Env struct {
 	Now func() time.Time
 	// Log receives counts and keys, never names or emails; nil discards.
 	Log *slog.Logger
+	// LostAnswerRetries is how many times a load looks for the record of a
+	// write whose answer was lost (*pipedrive.OutcomeUnknownError) and, not
+	// finding it, sends the write again, before it stops the step with the
+	// error and leaves the ledger entry pending for the step's next attempt
+	// to reconcile. Zero stops at the first lost answer. The state machine's
+	// retries allow a load step a handful of attempts, so a chunk of a few
+	// hundred writes needs this when a few per cent of answers are lost.
+	LostAnswerRetries int
 }
 
 // Keys of what the steps write, under migrations/<id>/.

@@ -541,6 +541,7 @@ func (l *peopleLoader) create(it *peopleItem, rejected *bool) func(context.Conte
 		if it.person != nil {
 			p, err := l.env.Pipedrive.CreatePerson(ctx, *it.person)
 			if err != nil {
+				l.refreshed = l.refreshed && !lost(err) // Find lists the account again
 				*rejected = peopleInvalid(err)
 				return 0, "", fromPipedrive("create person", err)
 			}
@@ -551,6 +552,7 @@ func (l *peopleLoader) create(it *peopleItem, rejected *bool) func(context.Conte
 		}
 		o, err := l.env.Pipedrive.CreateOrganization(ctx, *it.org)
 		if err != nil {
+			l.refreshed = l.refreshed && !lost(err) // Find lists the account again
 			*rejected = peopleInvalid(err)
 			return 0, "", fromPipedrive("create organization", err)
 		}

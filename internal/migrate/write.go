@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/conveyor-migrate/conveyor/internal/ledger"
+	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
 )
 
 // Write is one Pipedrive write to make exactly once.
@@ -36,7 +38,11 @@ type Write struct {
 	Call func(ctx context.Context) (id int64, updateTime string, err error)
 	// Find looks for the record an interrupted Call may have made (by the
 	// Perfect Portal id it carries, or under its parent); found=false
-	// means it was not made and Call may run.
+	// means it was not made and Call may run. Once calls it for a pending
+	// entry an earlier attempt left, and after a Call whose answer was
+	// lost (see Env.LostAnswerRetries): it must see the writes made since
+	// any listing it keeps, so a Call that fails with an
+	// OutcomeUnknownError drops such a listing; Call may then run again.
 	Find func(ctx context.Context) (id int64, updateTime string, found bool, err error)
 }
 
@@ -69,8 +75,8 @@ func PayloadHash(v any) string {
 //
 // It returns the Pipedrive id. The client's named errors come back
 // unwrapped (Step Functions matches their type names); an
-// OutcomeUnknownError leaves the entry pending for the next attempt to
-// reconcile.
+// OutcomeUnknownError (after Env.LostAnswerRetries) leaves the entry
+// pending for the next attempt to reconcile.
 func (e *Env) Once(ctx context.Context, w Write) (int64, Outcome, error) {
 	entry := ledger.Entry{Migration: w.Migration, Key: w.Key, Run: w.Run, SourceKind: w.SourceKind, SourceID: w.SourceID,
 		TargetKind: w.TargetKind, TargetID: w.TargetID, ParentID: w.ParentID, Op: w.Op, Status: ledger.StatusPending,
@@ -122,9 +128,9 @@ func (e *Env) Once(ctx context.Context, w Write) (int64, Outcome, error) {
 		return 0, "", fmt.Errorf("ledger: begin %s: %w", w.Key, err)
 	}
 
-	id, ut := w.TargetID, ""
+	id, ut, outcome := w.TargetID, "", Done
 	if w.Call != nil {
-		id, ut, err = w.Call(ctx)
+		id, ut, outcome, err = e.call(ctx, w)
 		if err != nil {
 			return 0, "", err
 		}
@@ -133,5 +139,49 @@ func (e *Env) Once(ctx context.Context, w Write) (int64, Outcome, error) {
 	if err := e.Ledger.Update(ctx, ledger.StatusPending, entry); err != nil {
 		return 0, "", fmt.Errorf("ledger: commit %s: %w", w.Key, err)
 	}
-	return id, Done, nil
+	return id, outcome, nil
+}
+
+// lostAnswerPause is how long Once waits, after a write's answer was
+// lost, before it looks for the record: a request the client gave up on
+// may still be at work in Pipedrive, and a look that comes before it lands
+// would send the write a second time. It stands for the wait the state
+// machine's retry made before the next attempt looked (5 s, jittered).
+const lostAnswerPause = 5 * time.Second
+
+// call makes the write. When its answer is lost (OutcomeUnknownError: a
+// dropped connection or a timeout after the request went out) and the Env
+// allows LostAnswerRetries, it waits lostAnswerPause, looks for the record
+// with Find and, if it is not there, sends the write again: the entry is
+// pending all along, so this is what the step's next attempt would do,
+// without starting the chunk over.
+func (e *Env) call(ctx context.Context, w Write) (int64, string, Outcome, error) {
+	for attempt := 0; ; attempt++ {
+		id, ut, err := w.Call(ctx)
+		if err == nil {
+			return id, ut, Done, nil
+		}
+		if w.Find == nil || attempt >= e.LostAnswerRetries || !lost(err) || ctx.Err() != nil {
+			return 0, "", "", err
+		}
+		if e.Pipedrive != nil {
+			if serr := e.Pipedrive.Sleep(ctx, lostAnswerPause); serr != nil {
+				return 0, "", "", err
+			}
+		}
+		id, ut, found, ferr := w.Find(ctx)
+		if ferr != nil {
+			return 0, "", "", ferr
+		}
+		if found {
+			return id, ut, Reconciled, nil
+		}
+	}
+}
+
+// lost reports whether err is a write whose answer was lost. A loader that
+// keeps a listing for Find drops it then: the listing predates the write.
+func lost(err error) bool {
+	var unknown *pipedrive.OutcomeUnknownError
+	return errors.As(err, &unknown)
 }

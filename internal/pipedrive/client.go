@@ -219,6 +219,10 @@ func (c *Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
 // Meter returns the client's token meter.
 func (c *Client) Meter() *Meter { return c.meter }
 
+// Sleep waits for d on the client's clock (Config.Sleep), or until ctx is
+// done, when it returns ctx's error.
+func (c *Client) Sleep(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) }
+
 // Plan returns the client's plan.
 func (c *Client) Plan() Plan { return c.plan }
 

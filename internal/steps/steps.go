@@ -79,7 +79,7 @@ func (d *Deps) env(ctx context.Context, configKey string, pd bool, workers int) 
 	if err != nil {
 		return nil, err
 	}
-	e := &migrate.Env{Store: d.Store, Ledger: d.Ledger, Config: cfg, Now: d.Now, Log: d.Log}
+	e := &migrate.Env{Store: d.Store, Ledger: d.Ledger, Config: cfg, Now: d.Now, Log: d.Log, LostAnswerRetries: lostAnswerRetries}
 	if d.LedgerTTL > 0 && d.Ledger != nil {
 		e.Ledger = expiring{Store: d.Ledger, ttl: d.LedgerTTL, now: d.now}
 	}
@@ -93,6 +93,14 @@ func (d *Deps) env(ctx context.Context, configKey string, pd bool, workers int) 
 	}
 	return e, nil
 }
+
+// lostAnswerRetries is how many times a load step looks for, and failing
+// that sends again, a write whose answer was lost, before the step fails
+// with OutcomeUnknownError (see migrate.Env.LostAnswerRetries). The
+// definitions retry that error five times per chunk: without this, a
+// chunk of a few hundred writes fails the run at a few per cent of
+// dropped connections and timeouts.
+const lostAnswerRetries = 3
 
 // config reads the mapping configuration an execution names.
 func (d *Deps) config(ctx context.Context, key string) (*mapping.Config, error) {
