@@ -318,6 +318,11 @@ func mustInt(e *Entity, k string) int { n, _ := attrInt(e, k); return n }
 
 func checkDeal(s *Sandbox, c *call, e *Entity, vals map[string]any, old *Entity) *reply {
 	create := old == nil
+	for _, k := range []string{"stage_id", "pipeline_id"} {
+		if v, has := vals[k]; has && v == nil {
+			return badRequest("Parameter %s must not be null: a deal is always in a stage of a pipeline", k)
+		}
+	}
 	if _, has := vals["stage_id"]; has {
 		stage := s.st.live(kStages, mustInt(e, "stage_id"))
 		pid := mustInt(stage, "pipeline_id")

@@ -100,10 +100,8 @@ func getFields(s *Sandbox, c *call) *reply {
 	if rep != nil {
 		return rep
 	}
+	start = min(start, len(all)) // before adding: a cursor's offset may be near the largest int
 	end := min(start+limit, len(all))
-	if start > len(all) {
-		start = len(all)
-	}
 	page := all[start:end]
 	var next any
 	if end < len(all) {
@@ -308,7 +306,11 @@ func checkCustomValue(st *State, f *Field, v any) (any, string) {
 			if _, ok := a["value"].(string); !ok {
 				return nil, "needs a string value"
 			}
-			return normalise(a), ""
+			n, ok := normalise(a)
+			if !ok {
+				return nil, outOfRange
+			}
+			return n, ""
 		}
 		return nil, "must be a string or {value, …}"
 	}

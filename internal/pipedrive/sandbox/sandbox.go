@@ -341,8 +341,11 @@ func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, unauthorized())
 		return
 	}
+	// cost.Lookup cuts a path at '?', where a query would start; here the
+	// path is decoded and has no query, so a '?' in it is an escaped
+	// character (%3F) of a segment, which no published operation has.
 	op, known := cost.Lookup(r.Method, r.URL.Path)
-	if !known {
+	if !known || strings.Contains(r.URL.Path, "?") {
 		s.meter.count(http.StatusNotFound)
 		s.mu.Unlock()
 		writeJSON(w, http.StatusNotFound, errorBody("Unknown method", r.Method+" "+r.URL.Path+" is not an operation Pipedrive publishes."))

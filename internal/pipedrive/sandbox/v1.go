@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The v1 operations Conveyor needs: notes, files, deal participants, users
@@ -163,6 +164,12 @@ func updateNote(s *Sandbox, c *call) *reply {
 	if v, has := vals["content"]; has && strings.TrimSpace(fmt.Sprint(v)) == "" {
 		return badRequest("Parameter content must not be empty")
 	}
+	// Every check before the first change: a refused update leaves the note as it was.
+	for k, v := range vals {
+		if x, isInt := v.(int64); isInt && strings.HasPrefix(k, "pinned_to_") && x != 0 && x != 1 {
+			return badRequest("Parameter %s must be 0 or 1", k)
+		}
+	}
 	for k, v := range vals {
 		switch {
 		case v == nil:
@@ -171,11 +178,7 @@ func updateNote(s *Sandbox, c *call) *reply {
 			t, _ := parseDateTime(v.(string))
 			n.AddTime = t
 		case strings.HasPrefix(k, "pinned_to_"):
-			x := v.(int64)
-			if x != 0 && x != 1 {
-				return badRequest("Parameter %s must be 0 or 1", k)
-			}
-			n.Attrs[k] = x == 1
+			n.Attrs[k] = v.(int64) == 1
 		default:
 			n.Attrs[k] = v
 		}
@@ -310,8 +313,8 @@ func (s *Sandbox) renderParticipant(p *Entity) map[string]any {
 			"owner_id": mustInt(per, "owner_id"), "value": personID,
 		}
 		first := ""
-		if name != "" {
-			first = strings.ToLower(name[:1])
+		if r, _ := utf8.DecodeRuneInString(name); name != "" {
+			first = strings.ToLower(string(r)) // the first letter, not its first byte
 		}
 		person := map[string]any{
 			"id": personID, "company_id": 1, "active_flag": !per.Deleted, "name": name, "email": emails, "phone": phones,

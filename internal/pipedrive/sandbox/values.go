@@ -40,17 +40,18 @@ type prop struct {
 	max      int // pString: the longest value
 }
 
-// asInt reads a whole number from a decoded JSON value.
+// asInt reads a whole number from a decoded JSON value. A number written
+// as a float ("2.0", "1e3") counts if it is whole and within int64's range.
 func asInt(v any) (int, bool) {
 	switch n := v.(type) {
 	case json.Number:
 		i, err := strconv.ParseInt(string(n), 10, 64)
 		if err != nil {
 			f, err := n.Float64()
-			if err != nil || f != math.Trunc(f) {
+			if err != nil {
 				return 0, false
 			}
-			return int(f), true
+			return floatInt(f)
 		}
 		return int(i), true
 	case int:
@@ -58,12 +59,18 @@ func asInt(v any) (int, bool) {
 	case int64:
 		return int(n), true
 	case float64:
-		if n != math.Trunc(n) {
-			return 0, false
-		}
-		return int(n), true
+		return floatInt(n)
 	}
 	return 0, false
+}
+
+// floatInt converts a whole float64 within int64's range; converting one
+// beyond it gives an arbitrary number (math.MinInt64 on amd64).
+func floatInt(f float64) (int, bool) {
+	if f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
+		return 0, false
+	}
+	return int(f), true
 }
 
 func asFloat(v any) (float64, bool) {
@@ -91,14 +98,22 @@ func isDate(s string) bool {
 	return err == nil
 }
 
+// parseDateTime reads an RFC 3339 or v1 time, as UTC. A time whose UTC
+// year is not four digits ("0000-01-01T00:00:00+01:00" is in year -1) is
+// refused: it would not read back from its RFC 3339 form, nor encode as JSON.
 func parseDateTime(s string) (time.Time, bool) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), true
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t, err = time.Parse(v1Time, s)
 	}
-	if t, err := time.Parse(v1Time, s); err == nil {
-		return t.UTC(), true
+	if err != nil {
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // checkBody validates a JSON body against the documented properties and
@@ -221,7 +236,11 @@ func checkValue(st *State, v any, p prop) (any, string) {
 		if !ok {
 			return nil, "must be an object"
 		}
-		return normalise(m), ""
+		n, ok := normalise(m)
+		if !ok {
+			return nil, outOfRange
+		}
+		return n, ""
 	case pArray:
 		arr, ok := v.([]any)
 		if !ok {
@@ -232,7 +251,11 @@ func checkValue(st *State, v any, p prop) (any, string) {
 				return nil, "must be an array of objects"
 			}
 		}
-		return normalise(arr), ""
+		n, ok := normalise(arr)
+		if !ok {
+			return nil, outOfRange
+		}
+		return n, ""
 	case pContacts:
 		return checkContacts(v)
 	case pRef:
@@ -306,30 +329,43 @@ func checkContacts(v any) (any, string) {
 	return out, ""
 }
 
-// normalise turns json.Numbers into int64 or float64, recursively.
-func normalise(v any) any {
+// normalise turns json.Numbers into int64 or float64, recursively. It
+// returns false for a number beyond float64's range ("1e400"), which would
+// be stored as ±Inf and could then never be encoded again.
+func normalise(v any) (any, bool) {
 	switch x := v.(type) {
 	case json.Number:
 		if i, err := x.Int64(); err == nil {
-			return i
+			return i, true
 		}
-		f, _ := x.Float64()
-		return f
+		f, err := x.Float64()
+		return f, err == nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, v := range x {
-			out[k] = normalise(v)
+			n, ok := normalise(v)
+			if !ok {
+				return nil, false
+			}
+			out[k] = n
 		}
-		return out
+		return out, true
 	case []any:
 		out := make([]any, len(x))
 		for i, v := range x {
-			out[i] = normalise(v)
+			n, ok := normalise(v)
+			if !ok {
+				return nil, false
+			}
+			out[i] = n
 		}
-		return out
+		return out, true
 	}
-	return v
+	return v, true
 }
+
+// outOfRange is checkValue's message for a value normalise refuses.
+const outOfRange = "has a number out of range"
 
 // apply merges checked values into attrs; nil clears.
 func apply(attrs, vals map[string]any) {
