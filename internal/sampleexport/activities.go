@@ -22,8 +22,24 @@ func stageIndex(name string) int {
 	return 0
 }
 
+// notNotes are the activity types other than note, for fixed volumes.
+var notNotes = slices.DeleteFunc(slices.Clone(activityTypes), func(t string) bool { return t == "note" })
+
 func (g *gen) matterActivities(m *matterState) error {
-	n := 2*len(m.stages) + g.intn(3)
+	var types []string // fixed volumes: each activity's type, in time order
+	var n int
+	if g.opt.ActivitiesPerMatter > 0 || g.opt.NotesPerMatter > 0 {
+		for range g.opt.ActivitiesPerMatter {
+			types = append(types, pick(g, notNotes))
+		}
+		for range g.opt.NotesPerMatter {
+			types = append(types, "note")
+		}
+		g.r.Shuffle(len(types), func(i, j int) { types[i], types[j] = types[j], types[i] })
+		n = len(types)
+	} else {
+		n = 2*len(m.stages) + g.intn(3)
+	}
 	window := m.end.Sub(m.created)
 	times := make([]time.Time, 0, n)
 	for range n {
@@ -45,7 +61,12 @@ func (g *gen) matterActivities(m *matterState) error {
 	}
 	unknownType := g.plant.take(m.due, "unknown_activity_type")
 	for j, t := range times {
-		typ := pick(g, activityTypes)
+		var typ string
+		if types != nil {
+			typ = types[j]
+		} else {
+			typ = pick(g, activityTypes)
+		}
 		if j == ambiguous {
 			typ = "sms" // the overnight automated reminder
 		}

@@ -42,6 +42,9 @@ func (g *gen) matterDocuments(m *matterState) error {
 	default:
 		n = 3
 	}
+	if g.opt.DocumentsPerMatter > 0 {
+		n = g.opt.DocumentsPerMatter
+	}
 	docPlant := g.plant.pickOf(m.due, "document_missing", "document_checksum")
 	if docPlant != "" && n == 0 {
 		n = 1

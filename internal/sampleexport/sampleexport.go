@@ -84,7 +84,23 @@ type Options struct {
 	// evolved once more, so a test can migrate 0, then 1, then 2. 0 (the
 	// default) is the original export; at most MaxNewer.
 	Newer int
+	// ActivitiesPerMatter and NotesPerMatter, when either is positive, give
+	// every matter exactly that many activities (calls, emails, tasks, texts
+	// and meetings) and that many notes (activities of type note), in place
+	// of the usual two per key stage and up to two more, about one in six of
+	// them notes: a bundle of a reference size, e.g. for a benchmark. Both 0
+	// (the default) keep the usual volumes and output.
+	ActivitiesPerMatter int
+	NotesPerMatter      int
+	// DocumentsPerMatter, when positive, gives every matter exactly that
+	// many documents (besides any large one), in place of the usual zero to
+	// three; at most MaxDocumentsPerMatter. 0 (the default) keeps the usual.
+	DocumentsPerMatter int
 }
+
+// MaxDocumentsPerMatter is the largest Options.DocumentsPerMatter: the
+// number of kinds of document a matter without a lender can have.
+const MaxDocumentsPerMatter = 7
 
 // MaxNewer is the largest Options.Newer.
 const MaxNewer = 5
@@ -190,6 +206,12 @@ func (o Options) withDefaults() (Options, error) {
 		return o, errors.New("sampleexport: Newer must not be negative")
 	case o.Newer > MaxNewer:
 		return o, fmt.Errorf("sampleexport: Newer must be at most %d", MaxNewer)
+	}
+	switch {
+	case o.ActivitiesPerMatter < 0 || o.NotesPerMatter < 0 || o.DocumentsPerMatter < 0:
+		return o, errors.New("sampleexport: ActivitiesPerMatter, NotesPerMatter and DocumentsPerMatter must not be negative")
+	case o.DocumentsPerMatter > MaxDocumentsPerMatter:
+		return o, fmt.Errorf("sampleexport: DocumentsPerMatter must be at most %d", MaxDocumentsPerMatter)
 	}
 	if o.Now.IsZero() {
 		o.Now = DefaultNow
