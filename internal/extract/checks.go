@@ -105,15 +105,16 @@ func (r *runner) matter(t *tableState, row *pp.Row) {
 }
 
 // stageMapped checks that a source stage has a destination in the pipeline.
-func (r *runner) stageMapped(pipeline, stage string, t *tableState, row *pp.Row, id string) {
+// It returns the place of the aggregate it counted the row in, -1 if none.
+func (r *runner) stageMapped(pipeline, stage string, t *tableState, row *pp.Row, id string) int {
 	pl := r.pipelineByName(pipeline)
 	if pl == nil {
-		return
+		return -1
 	}
 	if _, ok := pl.StageFor(stage); ok {
-		return
+		return -1
 	}
-	r.aggregate("stage\x00"+pipeline+"\x00"+stage, pp.Flag{Severity: pp.SeverityWarning, Code: "unmapped_stage", Table: t.name, File: row.File, Line: row.Line, SourceID: id},
+	return r.aggregate("stage\x00"+pipeline+"\x00"+stage, pp.Flag{Severity: pp.SeverityWarning, Code: "unmapped_stage", Table: t.name, File: row.File, Line: row.Line, SourceID: id},
 		func(n int) string {
 			return fmt.Sprintf("stage %q has no destination in pipeline %q (%s, the first at this line): the run stops for review until it is added to that pipeline's stages or a fallback_stage is set", stage, pipeline, plural(n, "row", "rows"))
 		})
@@ -127,16 +128,12 @@ func (r *runner) matterLink(t *tableState, row *pp.Row, id, matterID string) (en
 	return e, true
 }
 
-// pair dedupes a link row; it reports false after merging a repeat.
-func (r *runner) pair(t *tableState, row *pp.Row, key string) bool {
-	h := hashString(key)
-	if first, ok := t.pairs[h]; ok {
-		t.setOutcome(int32(row.Line), outcome{status: Merged, code: "duplicate_link", severity: pp.SeverityInfo,
-			message: fmt.Sprintf("the same link appears at line %d; merged into it", first)})
-		return false
-	}
-	t.pairs[h] = int32(row.Line)
-	return true
+// pair records a link row for deduplication: when the link table has been
+// read, a repeat of a link is merged into its first row, and uncounted
+// from the aggregate (at place agg, -1 for none) the row was counted in
+// (see settleDeferred).
+func (r *runner) pair(t *tableState, row *pp.Row, key string, agg int) {
+	t.deferred.add(event{key: idKey(key), val: uint64(agg + 1), line: int32(row.Line), op: opPair})
 }
 
 func (r *runner) matterClient(t *tableState, row *pp.Row) {
@@ -151,11 +148,11 @@ func (r *runner) matterClient(t *tableState, row *pp.Row) {
 	if !ok {
 		return
 	}
-	if !r.pair(t, row, x.MatterID+"\x1f"+client) {
-		return
-	}
+	// A repeated link counts twice here: only whether a matter has a link
+	// is kept.
+	r.pair(t, row, x.MatterID+"\x1f"+client, -1)
 	mt := r.tables[pp.TableMatters]
-	e := mt.ids[x.MatterID]
+	e, _ := mt.lookup(x.MatterID)
 	if e.links < math.MaxUint16 {
 		e.links++
 	}
@@ -173,7 +170,7 @@ func (r *runner) matterReferrer(t *tableState, row *pp.Row) {
 	if _, ok := r.follow(t, row, "", "referrer_id", pp.TableReferrers, x.ReferrerID); !ok {
 		return
 	}
-	r.pair(t, row, x.MatterID+"\x1f"+x.ReferrerID)
+	r.pair(t, row, x.MatterID+"\x1f"+x.ReferrerID, -1)
 }
 
 func (r *runner) keyStage(t *tableState, row *pp.Row) {
@@ -185,10 +182,8 @@ func (r *runner) keyStage(t *tableState, row *pp.Row) {
 	if !ok {
 		return
 	}
-	if !r.pair(t, row, x.MatterID+"\x1f"+x.Stage+"\x1f"+x.EnteredAt.String()) {
-		return
-	}
-	r.stageMapped(r.pipelines.name(m.v[3]), x.Stage, t, row, x.MatterID)
+	agg := r.stageMapped(r.pipelines.name(m.v[3]), x.Stage, t, row, x.MatterID)
+	r.pair(t, row, x.MatterID+"\x1f"+x.Stage+"\x1f"+x.EnteredAt.String(), agg)
 }
 
 func (r *runner) activity(t *tableState, row *pp.Row) {

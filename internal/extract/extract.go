@@ -3,14 +3,19 @@
 // when asked, stages the accepted rows as canonical NDJSON chunks.
 //
 // It reads each table twice: the first pass decides, keeping only id
-// indexes; the second stages. Memory grows with the number of ids, not
-// with the size of the rows.
+// indexes; the second stages. The indexes hold hashes of ids, never
+// strings: of the tables other rows refer to (fee earners, organisations,
+// clients, referrers, matters) in memory, 16 to 32 bytes a slot while the
+// table is read and 16 to 24 after (see idIndex); of the others
+// (activities, documents, templates, and the links of the link tables)
+// as events sorted on disk in runs of fixed size, settled when the table
+// has been read (see dedupe.go). So memory grows with the matters and
+// their clients only, by a few tens of bytes each.
 package extract
 
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"strings"
 	"time"
@@ -83,8 +88,19 @@ type runner struct {
 	clientRedirect map[string]string   // merged client id -> survivor
 	clientMerged   map[string][]string // survivor -> merged client ids
 
-	docs     *docPool
-	docPaths map[string]bool // lower-cased document paths rows refer to
+	docs *docPool
+	// docFlagged holds, by line, what the flags of documents to be flagged
+	// need, until the documents are settled; docSizes the accepted
+	// documents' sizes, by line, for staging.
+	docFlagged map[int32]*docFlagged
+	docSizes   []lineSize
+	// docPaths holds the lower-cased document paths rows refer to that are
+	// not under documents/ (which is never reported unused).
+	docPaths map[string]bool
+
+	// Volumes of the tables whose ids are dropped once they are settled.
+	actVolumes map[string]int
+	docVolumes DocVolumes
 }
 
 // pipelineByName returns the configured pipeline of that name, or nil.
@@ -107,16 +123,20 @@ type aggregate struct {
 	flag  pp.Flag
 	count int
 	text  func(count int) string
+	seq   int
 }
 
-func (r *runner) aggregate(key string, f pp.Flag, text func(count int) string) {
+// aggregate counts a row under key and returns the aggregate's place in
+// aggSeq.
+func (r *runner) aggregate(key string, f pp.Flag, text func(count int) string) int {
 	a, ok := r.aggs[key]
 	if !ok {
-		a = &aggregate{flag: f, text: text}
+		a = &aggregate{flag: f, text: text, seq: len(r.aggSeq)}
 		r.aggs[key] = a
 		r.aggSeq = append(r.aggSeq, key)
 	}
 	a.count++
+	return a.seq
 }
 
 func (r *runner) checkAll() error {
@@ -149,7 +169,9 @@ func (r *runner) checkAll() error {
 		r.flags = append(r.flags, pp.Flag{Severity: pp.SeverityError, Code: "no_matters", Table: pp.TableMatters,
 			Message: "the bundle has no matters table (matters.csv, matters.ndjson or a matters sheet in export.xlsx); it is the one table every bundle needs"})
 	}
-	r.finishMatters()
+	if err := r.finishMatters(); err != nil {
+		return err
+	}
 	r.knownFiles()
 	return nil
 }
@@ -175,6 +197,15 @@ func (r *runner) scanTable(spec pp.TableSpec, handle func(*tableState, *pp.Row))
 		return nil
 	}
 	t.present, t.file = true, tf
+	t.sizeFor(tf)
+	if deferredTables[spec.Name] || linkTables[spec.Name] {
+		t.deferred = newDeferred(r.opt.TempDir)
+		defer func() {
+			if t.deferred != nil { // not settled: a cancelled run
+				t.deferred.close()
+			}
+		}()
+	}
 	if tf.Untrusted {
 		t.allQuarantined, t.allCode = "the file's checksum disagrees with manifest.json", "checksum_mismatch"
 	}
@@ -221,75 +252,154 @@ func (r *runner) scanTable(spec pp.TableSpec, handle func(*tableState, *pp.Row))
 			t.allQuarantined, t.allCode = "the file's row count disagrees with manifest.json", "row_count_mismatch"
 		}
 	}
-	r.finishTable(t)
-	return nil
+	return r.finishTable(t)
 }
 
 // finishTable settles a table after pass one: whole-file quarantine,
-// shared emails, document checks.
-func (r *runner) finishTable(t *tableState) {
+// shared emails, document checks; then counts the volumes of, and drops
+// the ids of, the tables no other row refers to.
+func (r *runner) finishTable(t *tableState) error {
 	if t.name == pp.TableDocuments {
 		r.finishDocuments(t)
 	}
-	if t.allQuarantined != "" {
-		for id, e := range t.ids {
-			e.status = Quarantined
-			t.ids[id] = e
+	if t.deferred != nil {
+		if err := r.settleDeferred(t); err != nil {
+			return err
 		}
+	}
+	if t.allQuarantined != "" {
+		t.ids.setAllStatus(Quarantined)
 		t.outcomes = map[int32]outcome{}
 		if t.read > 0 {
 			r.flags = append(r.flags, pp.Flag{Severity: pp.SeverityError, Code: t.allCode, Table: t.name, File: t.file.File,
 				Message: fmt.Sprintf("all %d rows are quarantined: %s", t.read, t.allQuarantined)})
 		}
-		return
+	} else if t.name == pp.TableClients {
+		if err := r.mergeSharedEmails(t); err != nil {
+			return err
+		}
+	}
+	if t.ids != nil {
+		t.ids.dropStamps()
 	}
 	if t.name == pp.TableClients {
-		r.mergeSharedEmails(t)
+		t.ids.dropAux()
 	}
+	for l, o := range t.outcomes {
+		if o.intoID != "" && !deferredTables[t.name] { // those are resolved when settled
+			if into := r.tables[o.intoTable]; into != nil {
+				e, _ := into.lookup(o.intoID)
+				o.intoLine = e.line
+				t.outcomes[l] = o
+			}
+		}
+	}
+	if deferredTables[t.name] {
+		t.ids = nil
+	}
+	return nil
 }
 
 // mergeSharedEmails makes clients that share an email one person: the
-// first (by line) keeps its id, the others are merged into it.
-func (r *runner) mergeSharedEmails(t *tableState) {
+// first (by line) keeps its id, the others are merged into it. Pass one
+// kept hashes of ids and emails; when emails are shared, the clients'
+// file is read again for the ids of the clients concerned.
+func (r *runner) mergeSharedEmails(t *tableState) error {
 	type cl struct {
-		line  int32
-		id    string
-		email uint64
+		line       int32
+		key, email uint64
 	}
 	var list []cl
-	for id, e := range t.ids {
+	t.ids.each(func(key uint64, e entry) {
 		if e.status == Accepted && e.email() != 0 {
-			list = append(list, cl{e.line, id, e.email()})
+			list = append(list, cl{e.line, key, e.email()})
 		}
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].line < list[j].line })
-	first := map[uint64]string{}
-	for _, c := range list {
-		survivor, ok := first[c.email]
-		if !ok {
-			first[c.email] = c.id
-			continue
+	})
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].email != list[j].email {
+			return list[i].email < list[j].email
 		}
-		e := t.ids[c.id]
-		e.status = Merged
-		t.ids[c.id] = e
-		r.clientRedirect[c.id] = survivor
-		r.clientMerged[survivor] = append(r.clientMerged[survivor], c.id)
-		t.setOutcome(c.line, outcome{status: Merged, code: "shared_email", sourceID: c.id, severity: pp.SeverityWarning,
-			message: "shares its email with another client (compared trimmed, ignoring case): one Pipedrive person", intoID: survivor, intoTable: pp.TableClients})
+		return list[i].line < list[j].line
+	})
+	// Keep the clients of shared emails only, in groups, first by line.
+	shared := list[:0]
+	for i := 0; i < len(list); {
+		j := i + 1
+		for j < len(list) && list[j].email == list[i].email {
+			j++
+		}
+		if j-i > 1 {
+			shared = append(shared, list[i:j]...)
+		}
+		i = j
 	}
+	if len(shared) == 0 {
+		return nil
+	}
+	ids := make(map[int32]string, len(shared))
+	for _, c := range shared {
+		ids[c.line] = ""
+	}
+	if err := r.idsAt(t, ids, func(row *pp.Row) string { c, _ := pp.DecodeClient(row); return c.ID }); err != nil {
+		return err
+	}
+	for i := 0; i < len(shared); {
+		survivor := ids[shared[i].line]
+		j := i + 1
+		for ; j < len(shared) && shared[j].email == shared[i].email; j++ {
+			c := shared[j]
+			id := ids[c.line]
+			e, _ := t.ids.get(c.key)
+			e.status = Merged
+			t.ids.put(c.key, e)
+			r.clientRedirect[id] = survivor
+			r.clientMerged[survivor] = append(r.clientMerged[survivor], id)
+			t.setOutcome(c.line, outcome{status: Merged, code: "shared_email", sourceID: id, severity: pp.SeverityWarning,
+				message: "shares its email with another client (compared trimmed, ignoring case): one Pipedrive person", intoID: survivor, intoTable: pp.TableClients})
+		}
+		i = j
+	}
+	return nil
+}
+
+// idsAt reads a table again for the ids of the rows at the lines given
+// (pass one keeps hashes of ids, not ids), filling in lines.
+func (r *runner) idsAt(t *tableState, lines map[int32]string, id func(*pp.Row) string) error {
+	found := 0
+	_, err := r.b.Scan(r.ctx, t.file, r.cfg.HeaderAliases(t.name), func(row *pp.Row) error {
+		if _, ok := lines[int32(row.Line)]; ok && row.Problem == "" && !row.Blank {
+			lines[int32(row.Line)] = strings.Clone(id(row))
+			found++
+		}
+		return nil
+	})
+	if err == nil && found != len(lines) {
+		err = fmt.Errorf("%s changed while it was read: %d of %d rows read again", t.file.File, found, len(lines))
+	}
+	if err != nil {
+		if ctxErr := r.ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return fmt.Errorf("read %s again: %w", t.file.File, err)
+	}
+	return nil
 }
 
 // register records a usable row under its id, settling duplicates: an
 // identical row merges into the first; of conflicting rows the newest
 // updated_at wins (the later row on a tie) and the other is merged into it.
 func (r *runner) register(t *tableState, id string, e entry) {
-	prev, ok := t.ids[id]
-	if !ok || prev.status != Accepted {
-		t.put(id, e)
+	key := idKey(id)
+	if t.deferred != nil {
+		t.deferred.add(event{key: key, val: e.hash, line: e.line, op: opRegister, v0: e.v[0]})
 		return
 	}
-	if prev.hash == e.hash {
+	prev, ok := t.ids.get(key)
+	if !ok || prev.status != Accepted {
+		t.ids.put(key, e)
+		return
+	}
+	if prev.hash == fingerprint(e.hash) {
 		t.setOutcome(e.line, outcome{status: Merged, code: "duplicate_identical", sourceID: id, severity: pp.SeverityInfo,
 			message: "an identical row with the same id appears earlier", intoID: id, intoTable: t.name})
 		return
@@ -298,7 +408,7 @@ func (r *runner) register(t *tableState, id string, e entry) {
 	if prev.stamp > e.stamp {
 		winner, loser = prev, e
 	}
-	t.put(id, winner)
+	t.ids.put(key, winner)
 	how := "the one with the newer updated_at is kept"
 	if prev.stamp == e.stamp {
 		how = "neither has a newer updated_at, so the later row is kept"
@@ -312,9 +422,12 @@ func (r *runner) register(t *tableState, id string, e entry) {
 func (r *runner) reject(t *tableState, row *pp.Row, id string, st Status, code, msg string, sev pp.Severity) {
 	line := int32(row.Line)
 	t.setOutcome(line, outcome{status: st, code: code, sourceID: id, severity: sev, message: msg})
-	if id != "" {
-		if prev, ok := t.ids[id]; !ok || (prev.status != Accepted && prev.status != Merged) {
-			t.put(id, entry{line: line, status: st})
+	if id != "" && t.deferred != nil {
+		t.deferred.add(event{key: idKey(id), line: line, op: opReject, st: uint8(st)})
+	} else if id != "" {
+		key := idKey(id)
+		if prev, ok := t.ids.get(key); !ok || (prev.status != Accepted && prev.status != Merged) {
+			t.ids.put(key, entry{line: line, status: st})
 		}
 	}
 }
@@ -352,8 +465,7 @@ func (r *runner) check(t *tableState, row *pp.Row, id string, issues []pp.Issue)
 // recording the row's fate when the referenced row is missing,
 // quarantined or skipped.
 func (r *runner) follow(t *tableState, row *pp.Row, id, col, table, ref string) (string, bool) {
-	pt := r.tables[table]
-	e, ok := pt.lookup(ref)
+	e, ok := r.tables[table].lookup(ref)
 	if !ok {
 		r.reject(t, row, id, Quarantined, "missing_reference",
 			fmt.Sprintf("%s %q does not exist in %s; fix the reference or add the missing row", col, ref, table), pp.SeverityWarning)
@@ -383,16 +495,12 @@ func unixNano(t *time.Time) int64 {
 	return t.UnixNano()
 }
 
+// hashString is FNV-1a of s, 0 for "" and never 0 otherwise.
 func hashString(s string) uint64 {
 	if s == "" {
 		return 0
 	}
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	if v := h.Sum64(); v != 0 {
-		return v
-	}
-	return 1
+	return idKey(s)
 }
 
 // knownFiles flags files in the bundle that no rule reads.

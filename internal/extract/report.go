@@ -142,34 +142,38 @@ func (r *runner) budget(v Volumes) Budget {
 	return b
 }
 
-// finishMatters flags matters left without a client.
-func (r *runner) finishMatters() {
+// finishMatters flags matters left without a client, naming the first
+// (whose id is read again from the matters file: the index keeps hashes).
+func (r *runner) finishMatters() error {
 	mt := r.tables[pp.TableMatters]
 	if !r.tables[pp.TableMatterClients].present {
-		return
+		return nil
 	}
 	first := int32(math.MaxInt32)
-	firstID := ""
 	n := 0
-	for id, e := range mt.ids {
+	mt.ids.each(func(_ uint64, e entry) {
 		if e.status == Accepted && e.links == 0 {
 			n++
-			if e.line < first {
-				first, firstID = e.line, id
-			}
+			first = min(first, e.line)
 		}
-	}
+	})
 	if n > 0 {
+		ids := map[int32]string{first: ""}
+		if err := r.idsAt(mt, ids, func(row *pp.Row) string { m, _ := pp.DecodeMatter(row); return m.ID }); err != nil {
+			return err
+		}
+		firstID := ids[first]
 		r.flags = append(r.flags, pp.Flag{Severity: pp.SeverityWarning, Code: "matter_without_client", Table: pp.TableMatters, File: mt.file.File, Line: int(first), SourceID: firstID,
 			Message: fmt.Sprintf("%s no client in matter_clients (the first at this line); their deals will have no person", plural(n, "matter has", "matters have"))})
 	}
+	return nil
 }
 
 func (r *runner) volumes() Volumes {
 	v := Volumes{MattersByType: map[string]int{}, MattersByStage: map[string]int{}, MattersByStatus: map[string]int{}, ActivitiesByType: map[string]int{}}
-	for _, e := range r.tables[pp.TableMatters].ids {
+	r.tables[pp.TableMatters].ids.each(func(_ uint64, e entry) {
 		if e.status != Accepted {
-			continue
+			return
 		}
 		v.MattersByType[nonEmpty(r.types.name(e.v[0]))]++
 		v.MattersByStage[nonEmpty(r.stages.name(e.v[1]))]++
@@ -177,28 +181,12 @@ func (r *runner) volumes() Volumes {
 		if e.links == 0 && r.tables[pp.TableMatterClients].present {
 			v.MattersWithoutAny++
 		}
+	})
+	for k, n := range r.actVolumes {
+		v.ActivitiesByType[k] = n
 	}
-	for _, e := range r.tables[pp.TableActivities].ids {
-		if e.status == Accepted {
-			v.ActivitiesByType[r.actTypes.name(e.v[0])]++
-		}
-	}
-	limit := int64(r.cfg.Policies.AttachmentSizeLimit)
-	v.Documents.LimitBytes = limit
-	for _, e := range r.tables[pp.TableDocuments].ids {
-		if e.status != Accepted {
-			continue
-		}
-		v.Documents.Count++
-		v.Documents.Bytes += e.stamp
-		if e.stamp > v.Documents.LargestBytes {
-			v.Documents.LargestBytes = e.stamp
-		}
-		if limit > 0 && e.stamp > limit {
-			v.Documents.OverLimit++
-			v.Documents.OverLimitBytes += e.stamp
-		}
-	}
+	v.Documents = r.docVolumes
+	v.Documents.LimitBytes = int64(r.cfg.Policies.AttachmentSizeLimit)
 	v.Persons = r.tables[pp.TableClients].counts().Accepted + r.tables[pp.TableReferrers].counts().Accepted
 	v.Organisations = r.tables[pp.TableOrganisations].counts().Accepted
 	return v
@@ -218,7 +206,6 @@ func (r *runner) report() *Report {
 	if m := r.b.Manifest; m != nil {
 		rep.Export.ExportID, rep.Export.ExportedAt, rep.Export.Firm = m.ExportID, m.ExportedAt, m.Firm
 	}
-	lineOf := func(table, id string) int32 { return r.tables[table].ids[id].line }
 	flags := append([]pp.Flag(nil), r.flags...)
 	for _, name := range r.order {
 		t := r.tables[name]
@@ -226,7 +213,7 @@ func (r *runner) report() *Report {
 		if t.present {
 			rep.Export.Files = append(rep.Export.Files, t.file)
 		}
-		flags = append(flags, t.outcomeFlags(lineOf)...)
+		flags = append(flags, t.outcomeFlags()...)
 	}
 	for _, k := range r.aggSeq {
 		a := r.aggs[k]

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
@@ -231,8 +231,9 @@ func (r *runner) eachAccepted(table string, fn func(*pp.Row) error) error {
 }
 
 // spill holds a matters chunk's parts on disk between reading the tables
-// and assembling the chunks: a few bucket files, each holding the parts of
-// a run of chunks, so that assembling needs one bucket in memory at a time.
+// and assembling the chunks: bucket files (one a chunk, up to maxBuckets),
+// each holding the parts of a run of chunks, so that assembling needs one
+// bucket in memory at a time: a 256th of the export at most.
 type spill struct {
 	files   []*os.File
 	writers []*bufio.Writer
@@ -240,10 +241,13 @@ type spill struct {
 	scratch []byte
 }
 
+// maxBuckets bounds the spill files open at once.
+const maxBuckets = 256
+
 func newSpill(dir string, nChunks int) (*spill, error) {
 	nb := nChunks
-	if nb > 64 {
-		nb = 64
+	if nb > maxBuckets {
+		nb = maxBuckets
 	}
 	if nb < 1 {
 		nb = 1
@@ -256,7 +260,7 @@ func newSpill(dir string, nChunks int) (*spill, error) {
 			return nil, fmt.Errorf("stage: spill file: %w", err)
 		}
 		s.files = append(s.files, f)
-		s.writers = append(s.writers, bufio.NewWriterSize(f, 64<<10))
+		s.writers = append(s.writers, bufio.NewWriterSize(f, 16<<10))
 	}
 	return s, nil
 }
@@ -301,11 +305,15 @@ func (s *spill) readBucket(i int) ([]spilled, error) {
 		return nil, err
 	}
 	f := s.files[i]
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(f)
-	if err != nil {
+	data := make([]byte, size)
+	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, err
 	}
 	var out []spilled
@@ -332,20 +340,21 @@ func (s *spill) readBucket(i int) ([]spilled, error) {
 // referrers, stages, activities and documents on one line.
 func (r *runner) stageMatters(chunkMatters int) (KindChunks, error) {
 	mt := r.tables[pp.TableMatters]
-	type ml struct {
-		line int32
-		id   string
-	}
-	var order []ml
-	for id, e := range mt.ids {
+	// The accepted matters' lines, in order: a matter's chunk is its rank.
+	var order []int32
+	mt.ids.each(func(_ uint64, e entry) {
 		if e.status == Accepted && mt.accepted(int(e.line)) {
-			order = append(order, ml{e.line, id})
+			order = append(order, e.line)
 		}
-	}
-	sort.Slice(order, func(i, j int) bool { return order[i].line < order[j].line })
-	chunkOf := make(map[string]int, len(order))
-	for i, m := range order {
-		chunkOf[m.id] = i / chunkMatters
+	})
+	slices.Sort(order)
+	chunkOf := func(matterID string) (int, bool) {
+		e, ok := mt.lookup(matterID)
+		if !ok || e.status != Accepted {
+			return 0, false
+		}
+		i, ok := slices.BinarySearch(order, e.line)
+		return i / chunkMatters, ok
 	}
 	nChunks := (len(order) + chunkMatters - 1) / chunkMatters
 	w := &chunkWriter{r: r, kind: KindMatters, perFile: chunkMatters}
@@ -359,7 +368,6 @@ func (r *runner) stageMatters(chunkMatters int) (KindChunks, error) {
 	defer sp.close()
 
 	limit := int64(r.cfg.Policies.AttachmentSizeLimit)
-	docs := r.tables[pp.TableDocuments]
 	parts := []struct {
 		kind  byte
 		table string
@@ -394,8 +402,8 @@ func (r *runner) stageMatters(chunkMatters int) (KindChunks, error) {
 		}},
 		{spillDocument, pp.TableDocuments, func(row *pp.Row) (string, any) {
 			x, _ := pp.DecodeDocument(row)
-			if e, ok := docs.ids[x.ID]; ok {
-				x.SizeBytes = e.stamp
+			if size, ok := r.docSize(row.Line); ok {
+				x.SizeBytes = size
 			}
 			x.OverLimit = limit > 0 && x.SizeBytes > limit
 			return x.MatterID, x
@@ -404,7 +412,7 @@ func (r *runner) stageMatters(chunkMatters int) (KindChunks, error) {
 	for _, p := range parts {
 		err := r.eachAccepted(p.table, func(row *pp.Row) error {
 			matterID, v := p.rec(row)
-			chunk, ok := chunkOf[matterID]
+			chunk, ok := chunkOf(matterID)
 			if !ok {
 				return fmt.Errorf("%s line %d: matter %q was accepted in pass one but is not staged", row.File, row.Line, matterID)
 			}

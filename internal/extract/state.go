@@ -3,7 +3,6 @@ package extract
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
 )
@@ -35,13 +34,14 @@ func (s Status) String() string {
 
 // entry is what is remembered of one id between passes: enough to resolve
 // duplicates and references, and to count volumes, without the row itself.
-// It is kept to 32 bytes: a million-row export holds hundreds of thousands.
+// It is the unpacked form of an idIndex slot (see index.go), which keeps
+// only what the table needs.
 type entry struct {
-	hash  uint64 // fingerprint of the row's values
+	hash  uint64 // fingerprint of the row's values (its top 30 bits once indexed)
 	stamp int64  // updated_at in Unix nanoseconds (0 when absent); documents: size in bytes
 	line  int32
 	// status is where the row stands; links counts a matter's accepted
-	// client links (saturating).
+	// client links (only whether it is 0 is kept).
 	status Status
 	links  uint16
 	// v holds interned volume keys: matters' type, stage, status and
@@ -68,9 +68,11 @@ type outcome struct {
 	message  string
 	severity pp.Severity
 	// intoID names the row a merged row went into: same id (a duplicate)
-	// or another client (a shared email); resolved to a line at the end.
+	// or another client (a shared email); intoLine is its line, resolved
+	// when the table is settled.
 	intoID    string
 	intoTable string
+	intoLine  int32
 }
 
 // tableState holds one table's pass-one results.
@@ -80,19 +82,54 @@ type tableState struct {
 	file     pp.TableFile
 	present  bool
 	read     int
-	ids      map[string]entry
+	ids      *idIndex
 	outcomes map[int32]outcome
 	// allQuarantined is set when the whole file is unusable (checksum,
 	// row count, missing required column, unreadable): every row read is
 	// quarantined for that reason.
 	allQuarantined string
 	allCode        string
-	// pairs dedupes link tables: a hash of the link -> first line.
-	pairs map[uint64]int32
+	// deferred collects the rows of a table whose ids (or links) are
+	// settled once it has been read (see dedupe.go); ids is then unused.
+	deferred *deferred
+	// layout is what the table's index keeps besides line and status.
+	layout indexLayout
 }
 
+// layouts say what each table's ids keep (see idIndex): updated_at to
+// settle conflicting duplicates, a document's size, a matter's volume keys
+// and client links, a client's email hash, an activity's type.
+var layouts = map[string]indexLayout{
+	pp.TableOrganisations: withStamps,
+	pp.TableClients:       withStamps | withAux,
+	pp.TableReferrers:     withStamps,
+	pp.TableMatters:       withStamps | withAux | withLinks,
+	pp.TableActivities:    withSmall,
+	pp.TableDocuments:     withStamps,
+}
+
+// linkTables are the tables whose rows are links, deduplicated by pair.
+var linkTables = map[string]bool{pp.TableMatterClients: true, pp.TableMatterReferrers: true, pp.TableKeyStages: true}
+
 func newTableState(spec pp.TableSpec) *tableState {
-	return &tableState{name: spec.Name, spec: spec, ids: map[string]entry{}, outcomes: map[int32]outcome{}, pairs: map[uint64]int32{}}
+	return &tableState{name: spec.Name, spec: spec, layout: layouts[spec.Name], ids: newIDIndex(0, layouts[spec.Name]),
+		outcomes: map[int32]outcome{}}
+}
+
+// sizeFor makes the indexes big enough for the rows the manifest gives
+// (bounded by the file's size, so that a manifest cannot make it allocate
+// what the file could not hold), saving their growth.
+func (t *tableState) sizeFor(tf pp.TableFile) {
+	if tf.ManifestRows == nil || *tf.ManifestRows <= 0 {
+		return
+	}
+	n := min(*tf.ManifestRows, 1<<28)
+	if tf.Size > 0 {
+		n = int(min(int64(n), tf.Size/4+1))
+	}
+	if !deferredTables[t.name] && !linkTables[t.name] {
+		t.ids = newIDIndex(n, t.layout)
+	}
 }
 
 // setOutcome records the fate of the row at line, replacing an earlier one
@@ -104,17 +141,14 @@ func (t *tableState) setOutcome(line int32, o outcome) {
 	t.outcomes[line] = o
 }
 
-// put stores an entry under a copy of id: ids read from a row share the
-// memory of the whole record, which the index must not keep alive (nor may
-// a map update, which replaces a string key with the one given).
+// put stores an entry under id (its hash: the index keeps no strings).
 func (t *tableState) put(id string, e entry) {
-	t.ids[strings.Clone(id)] = e
+	t.ids.put(idKey(id), e)
 }
 
 // lookup resolves a reference to a row of this table by id.
 func (t *tableState) lookup(id string) (entry, bool) {
-	e, ok := t.ids[id]
-	return e, ok
+	return t.ids.get(idKey(id))
 }
 
 // counts sums the table's rows by status.
@@ -148,7 +182,7 @@ func (t *tableState) accepted(line int) bool {
 }
 
 // outcomeFlags turns the non-accepted rows into flags, in line order.
-func (t *tableState) outcomeFlags(lineOf func(table, id string) int32) []pp.Flag {
+func (t *tableState) outcomeFlags() []pp.Flag {
 	lines := make([]int32, 0, len(t.outcomes))
 	for l := range t.outcomes {
 		lines = append(lines, l)
@@ -159,8 +193,7 @@ func (t *tableState) outcomeFlags(lineOf func(table, id string) int32) []pp.Flag
 		o := t.outcomes[l]
 		msg := o.message
 		if o.status == Merged && o.intoID != "" {
-			into := lineOf(o.intoTable, o.intoID)
-			msg = fmt.Sprintf("%s; merged into %s %s (line %d)", o.message, o.intoTable, o.intoID, into)
+			msg = fmt.Sprintf("%s; merged into %s %s (line %d)", o.message, o.intoTable, o.intoID, o.intoLine)
 		}
 		flags = append(flags, pp.Flag{Severity: o.severity, Code: o.code, Table: t.name, File: t.file.File, Line: int(l), SourceID: o.sourceID, Message: msg})
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
@@ -45,9 +44,9 @@ type Bundle struct {
 	ManifestErr error
 
 	src   source
-	root  string          // folder inside src holding the bundle, "" or "dir/"
-	files map[string]file // by lower-cased path relative to root
-	wb    *excelize.File  // the workbook, opened once when the bundle has one
+	root  string         // folder inside src holding the bundle, "" or "dir/"
+	files fileIndex      // by lower-cased path relative to root
+	wb    *excelize.File // the workbook, opened once when the bundle has one
 	facts map[string]FileFacts
 }
 
@@ -57,9 +56,10 @@ type file struct {
 	Size int64
 }
 
-// source is where a bundle's bytes come from: a directory, a zip, a blob store.
+// source is where a bundle's bytes come from: a directory, a zip, a blob
+// store. list calls add with every regular file.
 type source interface {
-	list(ctx context.Context) ([]file, error)
+	list(ctx context.Context, add func(name string, size int64) error) error
 	open(ctx context.Context, name string) (io.ReadCloser, error)
 	close() error
 }
@@ -123,20 +123,13 @@ func OpenStore(ctx context.Context, store blob.Store, prefix string) (*Bundle, e
 }
 
 func newBundle(ctx context.Context, location string, src source) (*Bundle, error) {
-	list, err := src.list(ctx)
-	if err != nil {
+	b := &Bundle{Location: location, src: src}
+	if err := src.list(ctx, b.files.add); err != nil {
 		src.close()
 		return nil, fmt.Errorf("open export %s: %w", location, err)
 	}
-	b := &Bundle{Location: location, src: src, files: map[string]file{}}
-	b.root = findRoot(list)
-	for _, f := range list {
-		if !strings.HasPrefix(f.Name, b.root) {
-			continue
-		}
-		f.Name = strings.TrimPrefix(f.Name, b.root)
-		b.files[strings.ToLower(f.Name)] = f
-	}
+	b.root = findRoot(&b.files)
+	b.files.build(b.root)
 	if !b.hasAnyTable() && !b.has(ManifestName) {
 		src.close()
 		return nil, fmt.Errorf("open export %s: %w: no %s and no matters table (matters.csv, matters.ndjson or a matters sheet in export.xlsx)", location, ErrNotABundle, ManifestName)
@@ -153,15 +146,15 @@ func newBundle(ctx context.Context, location string, src source) (*Bundle, error
 
 // findRoot returns the folder that holds the bundle: the top, or the one
 // top-level folder when the bundle was zipped together with its folder.
-func findRoot(list []file) string {
+func findRoot(files *fileIndex) string {
 	tops := map[string]bool{}
-	for _, f := range list {
-		name := strings.ToLower(f.Name)
-		if isBundleMarker(name) {
+	for i := range files.ents {
+		name := files.name(i)
+		if isBundleMarker(strings.ToLower(name)) {
 			return ""
 		}
-		if i := strings.IndexByte(f.Name, '/'); i > 0 {
-			tops[f.Name[:i+1]] = true
+		if i := strings.IndexByte(name, '/'); i > 0 {
+			tops[name[:i+1]] = true
 		} else {
 			return ""
 		}
@@ -188,14 +181,14 @@ func (b *Bundle) hasAnyTable() bool {
 }
 
 func (b *Bundle) has(name string) bool {
-	_, ok := b.files[strings.ToLower(name)]
+	_, ok := b.files.get(name)
 	return ok
 }
 
 // Stat returns the size of a file of the bundle, by its path relative to the
 // bundle root, matched without regard to case; false if there is none.
 func (b *Bundle) Stat(name string) (size int64, ok bool) {
-	f, ok := b.files[strings.ToLower(name)]
+	f, ok := b.files.get(name)
 	return f.Size, ok
 }
 
@@ -203,7 +196,7 @@ func (b *Bundle) Stat(name string) (size int64, ok bool) {
 // root (a document, say). It returns an error wrapping fs.ErrNotExist when
 // the bundle has no such file.
 func (b *Bundle) OpenFile(ctx context.Context, name string) (io.ReadCloser, error) {
-	f, ok := b.files[strings.ToLower(name)]
+	f, ok := b.files.get(name)
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", name, fs.ErrNotExist)
 	}
@@ -212,12 +205,7 @@ func (b *Bundle) OpenFile(ctx context.Context, name string) (io.ReadCloser, erro
 
 // Files lists the bundle's files, relative to its root, sorted.
 func (b *Bundle) Files() []string {
-	out := make([]string, 0, len(b.files))
-	for _, f := range b.files {
-		out = append(out, f.Name)
-	}
-	sort.Strings(out)
-	return out
+	return b.files.names()
 }
 
 func (b *Bundle) readAll(ctx context.Context, name string) ([]byte, error) {
@@ -259,9 +247,8 @@ func CleanPath(p string) (string, error) {
 // dirSource reads a bundle from a local directory.
 type dirSource struct{ dir string }
 
-func (d dirSource) list(ctx context.Context) ([]file, error) {
-	var out []file
-	err := filepath.WalkDir(d.dir, func(p string, e fs.DirEntry, err error) error {
+func (d dirSource) list(ctx context.Context, add func(string, int64) error) error {
+	return filepath.WalkDir(d.dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -276,10 +263,8 @@ func (d dirSource) list(ctx context.Context) ([]file, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, file{Name: filepath.ToSlash(rel), Size: info.Size()})
-		return nil
+		return add(filepath.ToSlash(rel), info.Size())
 	})
-	return out, err
 }
 
 func (d dirSource) open(_ context.Context, name string) (io.ReadCloser, error) {
@@ -325,12 +310,13 @@ func openZip(name string) (*zipSource, error) {
 	return zs, nil
 }
 
-func (z *zipSource) list(context.Context) ([]file, error) {
-	out := make([]file, 0, len(z.entries))
+func (z *zipSource) list(_ context.Context, add func(string, int64) error) error {
 	for name, f := range z.entries {
-		out = append(out, file{Name: name, Size: int64(f.UncompressedSize64)})
+		if err := add(name, int64(f.UncompressedSize64)); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 func (z *zipSource) open(_ context.Context, name string) (io.ReadCloser, error) {
@@ -356,20 +342,21 @@ type storeSource struct {
 	prefix string
 }
 
-func (s storeSource) list(ctx context.Context) ([]file, error) {
+func (s storeSource) list(ctx context.Context, add func(string, int64) error) error {
 	infos, err := s.store.List(ctx, s.prefix)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]file, 0, len(infos))
 	for _, in := range infos {
 		name := strings.TrimPrefix(in.Key, s.prefix)
 		if name == "" || strings.HasSuffix(name, "/") {
 			continue
 		}
-		out = append(out, file{Name: name, Size: in.Size})
+		if err := add(name, in.Size); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 func (s storeSource) open(ctx context.Context, name string) (io.ReadCloser, error) {

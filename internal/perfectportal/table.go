@@ -58,7 +58,7 @@ type TableFile struct {
 func (b *Bundle) Locate(ctx context.Context, table string) (tf TableFile, flags []Flag, ok bool, err error) {
 	var candidates []TableFile
 	for _, ext := range []string{".csv", ".ndjson", ".jsonl"} {
-		if f, found := b.files[table+ext]; found {
+		if f, found := b.files.get(table + ext); found {
 			format := FormatCSV
 			if ext != ".csv" {
 				format = FormatNDJSON
@@ -73,7 +73,7 @@ func (b *Bundle) Locate(ctx context.Context, table string) (tf TableFile, flags 
 		}
 		for _, sh := range wb.GetSheetList() {
 			if strings.EqualFold(strings.TrimSpace(sh), table) {
-				f := b.files[WorkbookName]
+				f, _ := b.files.get(WorkbookName)
 				candidates = append(candidates, TableFile{Table: table, File: f.Name + "#" + sh, Format: FormatXLSX, Size: f.Size, path: f.Name, sheet: sh})
 				break
 			}

@@ -63,6 +63,7 @@ const (
 	memFullRun          = "full-1"
 	memSampleTick       = 2 * time.Millisecond
 	memGOGC             = 10 // the collector's target while a step is measured; see memMeasure
+	memMeasuredChunks   = 8  // chunks (and rollback batches) measured per kind; the rest run unmeasured
 	memDailyBudgetLarge = 1 << 30
 )
 
@@ -103,10 +104,12 @@ const (
 //     about cpu-s × 1769 / M seconds.
 //
 // Load and transfer steps run once per chunk and the figure is the largest
-// chunk's (the chunk with the highest peak); rollback the largest of its
-// batches of 500. The figures are upper bounds of what the step itself
-// needs: the sandbox serving the step's requests allocates in the same
-// heap. A function's memory is then about 2 × heap-MB, plus the runtime's
+// chunk's (the chunk with the highest peak) of the first memMeasuredChunks
+// of each kind (full chunks; chunk 0 holds the large files), the rest run
+// unmeasured; rollback the largest of its batches of 500 (the first
+// memMeasuredChunks and every 25th). The figures are upper bounds of what
+// the step itself needs: the sandbox serving the step's requests allocates
+// in the same heap. A function's memory is then about 2 × heap-MB, plus the runtime's
 // own (stacks and metadata, logged at the end as "runtime"), plus the
 // bootstrap binary (BenchmarkLambdaSizes in internal/lambdatest);
 // template.yaml sets about twice that, rounded up (docs/benchmarks.md).
@@ -157,9 +160,10 @@ func BenchmarkStepMemory(b *testing.B) {
 			b.ReportMetric(memMB(r.base), "base-MB")
 			b.ReportMetric(r.cpu, "cpu-s")
 			b.ReportMetric(float64(r.runs), "invocations")
+			b.ReportMetric(float64(r.measured), "measured")
 		})
-		b.Logf("%-20s heap %6.1f MB, sys %6.1f MB above a live heap of %6.1f MB, %6.1f MB of it kept after, %7.1f MB allocated; %s (%d invocations; the largest: %s)",
-			r.step, memMB(r.heap), memMB(r.sys), memMB(r.base), memMB(r.retained), memMB(r.alloc), r.wall.Round(time.Millisecond), r.runs, r.what)
+		b.Logf("%-20s heap %6.1f MB, sys %6.1f MB above a live heap of %6.1f MB, %6.1f MB of it kept after, %7.1f MB allocated; %s, %.2f CPU-seconds (%d invocations, %d measured; the largest: %s)",
+			r.step, memMB(r.heap), memMB(r.sys), memMB(r.base), memMB(r.retained), memMB(r.alloc), r.wall.Round(time.Millisecond), r.cpu, r.runs, r.measured, r.what)
 	}
 	rt := memRuntimeOverhead()
 	b.Run("runtime", func(b *testing.B) {
@@ -212,7 +216,7 @@ type memResult struct {
 	heap, sys, base, retained, alloc uint64
 	wall                             time.Duration
 	cpu                              float64
-	runs                             int
+	runs, measured                   int
 	what                             string
 }
 
@@ -310,13 +314,27 @@ type memBench struct {
 // reset, as the state machine runs it.
 func (m *memBench) measure(step, what string, fn func() (resumeAt string, err error)) {
 	m.b.Helper()
+	m.invoke(step, what, true, fn)
+}
+
+// invoke runs one invocation of a step, measured or not (the chunks and
+// batches after the first memMeasuredChunks: full ones like those before).
+func (m *memBench) invoke(step, what string, measured bool, fn func() (resumeAt string, err error)) {
+	m.b.Helper()
 	for {
 		var resume string
-		u, err := memMeasure(func() error {
+		call := func() error {
 			var err error
 			resume, err = fn()
 			return err
-		})
+		}
+		var u memUse
+		var err error
+		if measured {
+			u, err = memMeasure(call)
+		} else {
+			err = call()
+		}
 		if err != nil {
 			m.b.Fatalf("%s (%s): %v", step, what, err)
 		}
@@ -327,12 +345,15 @@ func (m *memBench) measure(step, what string, fn func() (resumeAt string, err er
 			m.order = append(m.order, step)
 		}
 		r.runs++
-		if u.heap >= r.heap {
-			r.heap, r.base, r.retained, r.what = u.heap, u.base, u.retained, what
-		}
-		r.sys, r.alloc, r.wall, r.cpu = max(r.sys, u.sys), max(r.alloc, u.alloc), max(r.wall, u.wall), max(r.cpu, u.cpu)
-		if testing.Verbose() && strings.HasSuffix(what, " chunk 0") {
-			m.b.Logf("%s, %s: heap %.1f MB, %s, %.2f CPU-seconds", step, what, memMB(u.heap), u.wall.Round(time.Millisecond), u.cpu)
+		if measured {
+			r.measured++
+			if u.heap >= r.heap {
+				r.heap, r.base, r.retained, r.what = u.heap, u.base, u.retained, what
+			}
+			r.sys, r.alloc, r.wall, r.cpu = max(r.sys, u.sys), max(r.alloc, u.alloc), max(r.wall, u.wall), max(r.cpu, u.cpu)
+			if testing.Verbose() && strings.HasSuffix(what, " chunk 0") {
+				m.b.Logf("%s, %s: heap %.1f MB, %s, %.2f CPU-seconds", step, what, memMB(u.heap), u.wall.Round(time.Millisecond), u.cpu)
+			}
 		}
 		if resume == "" {
 			return
@@ -410,7 +431,7 @@ func memRunAll(b *testing.B, dir string) []memResult {
 	// The rollback, a batch at a time, newest write first.
 	for batch := 1; ; batch++ {
 		var out RollbackOutput
-		m.measure("rollback", fmt.Sprintf("batch %d of %d entries", batch, memRollbackBatch), func() (string, error) {
+		m.invoke("rollback", fmt.Sprintf("batch %d of %d entries", batch, memRollbackBatch), batch <= memMeasuredChunks || batch%25 == 0, func() (string, error) {
 			var err error
 			out, err = deps.Rollback(ctx, RollbackInput{RollbackInput: migrate.RollbackInput{MigrationID: memMigration, Apply: true, Limit: memRollbackBatch}})
 			return out.ResumeAt, err
@@ -467,6 +488,13 @@ func memRunSteps(b *testing.B, m *memBench, mode, run string, measured bool) Ext
 			b.Fatalf("%s run: %s (%s): %v", mode, name, what, err)
 		}
 	}
+	chunkStep := func(name, what string, chunk int, fn func() (string, error)) {
+		if measured {
+			m.invoke(name, what, chunk < memMeasuredChunks, fn)
+			return
+		}
+		step(name, what, fn)
+	}
 	var x ExtractOutput
 	step("extract", "the whole export", func() (string, error) {
 		var err error
@@ -513,7 +541,7 @@ func memRunSteps(b *testing.B, m *memBench, mode, run string, measured bool) Ext
 		}
 		for _, c := range x.Chunks[l.source] {
 			li := LoadInput{StepInput: in, Kind: l.kind, Source: l.source, Chunk: c, Workers: 1, Export: memExport}
-			step(name, fmt.Sprintf("%s chunk %d", l.source, c), func() (string, error) {
+			chunkStep(name, fmt.Sprintf("%s chunk %d", l.source, c), c, func() (string, error) {
 				out, err := handler(ctx, li)
 				if err == nil && out.Failed != 0 {
 					err = fmt.Errorf("%d records failed", out.Failed)
