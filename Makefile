@@ -76,9 +76,10 @@ fuzz-short fuzz:
 	  done; \
 	done
 
-## bench: benchmarks, including the 50,000-matter audit
+## bench: every benchmark (audit and planning at 5,000–200,000 matters, loading at each plan's limit, the reference migration, Lambda sizes and memory), then the long chaos run
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 120m ./...
+	CONVEYOR_LONG=1 $(GO) test -count=1 -run '^TestChaos$$' -timeout 30m ./internal/steps
 
 clean:
 	rm -rf $(BIN) $(DEMO) .conveyor
