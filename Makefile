@@ -79,6 +79,7 @@ fuzz-short fuzz:
 ## bench: every benchmark (audit and planning at 5,000–200,000 matters, loading at each plan's limit, the reference migration, Lambda sizes and memory), then the long chaos run
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 120m ./...
+	$(GO) test -run '^$$' -bench BenchmarkReferenceMigration -benchtime 1x -timeout 60m ./internal/steps
 	CONVEYOR_LONG=1 $(GO) test -count=1 -run '^TestChaos$$' -timeout 30m ./internal/steps
 
 clean:
