@@ -64,13 +64,13 @@ const (
 //
 //	go test -run '^$' -bench BenchmarkReferenceMigration -benchtime 1x -timeout 60m ./internal/steps
 //
-// It runs only when -bench names it, not under `make bench`.
+// It runs only when -bench names it: `make bench` names it on a line of its own.
 // CONVEYOR_REFERENCE_MATTERS=500 runs a tenth of it, for a rehearsal (it
 // fits in one day's budget, so the checks on the waits fail).
 func BenchmarkReferenceMigration(b *testing.B) {
 	if f := flag.Lookup("test.bench"); f == nil || !strings.Contains(f.Value.String(), "ReferenceMigration") {
-		// Minutes of CPU and almost 2 GB: not part of `make bench` (-bench .),
-		// whose default 10-minute timeout it can exceed on a busy machine.
+		// Minutes of CPU and almost 2 GB: not part of `-bench .` (make bench
+		// runs it by name, with a timeout of its own).
 		b.Skipf("run it by name: %s", referenceCommand)
 	}
 	matters := referenceMatters
