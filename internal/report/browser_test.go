@@ -63,6 +63,8 @@ func TestReportInBrowser(t *testing.T) {
 		t.Fatalf("check.mjs: %v\n%s", err, stderr)
 	}
 	var res struct {
+		Browser                                string
+		LaunchFailures                         []string
 		Console, PageErrors, Dialogs, Requests []string
 		Sections                               map[string]*struct {
 			Visible bool
@@ -95,7 +97,10 @@ func TestReportInBrowser(t *testing.T) {
 	if fi, err := os.Stat(shot); err != nil || fi.Size() < 10_000 {
 		t.Errorf("screenshot %s: %v", shot, err)
 	}
-	t.Logf("screenshot: %s", shot)
+	t.Logf("screenshot: %s (by %s)", shot, res.Browser)
+	if len(res.LaunchFailures) > 0 {
+		t.Logf("launches that failed before it: %q", res.LaunchFailures)
+	}
 }
 
 func exists(path string) bool {

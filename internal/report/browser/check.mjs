@@ -8,16 +8,39 @@
 //   node internal/report/browser/check.mjs REPORT.html SCREENSHOT.png section-id...
 import { chromium } from 'playwright-core';
 import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
 
 const [report, screenshot, ...sections] = process.argv.slice(2);
 const result = { console: [], pageErrors: [], dialogs: [], requests: [], sections: {}, diff: {} };
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'], // playwright gives each launch a new, empty profile
-});
+// Chromium has been seen to die at launch (SIGSEGV before the first page) on
+// a fresh CI machine: a launch that fails is tried again, then with Debian's
+// headless shell (the same engine, package chromium-headless-shell) when it is
+// there. Only the launch is retried; what the page does is checked once.
+const candidates = [...new Set([process.env.CHROMIUM || '/usr/bin/chromium', '/usr/bin/chromium', '/usr/bin/chromium-headless-shell'])]
+  .filter((p) => existsSync(p));
+const launchFailures = [];
+let browser;
+launch: for (const executablePath of candidates) {
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    try {
+      browser = await chromium.launch({
+        executablePath,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+          '--disable-component-update', '--disable-sync'], // playwright gives each launch a new, empty profile
+      });
+      result.browser = `${executablePath} ${browser.version()}`;
+      break launch;
+    } catch (e) {
+      launchFailures.push(`${executablePath} (attempt ${attempt}): ${String(e.message || e).split('\n')[0]}`);
+      process.stderr.write(`check.mjs: ${executablePath} did not start (attempt ${attempt}):\n${e.message || e}\n`);
+    }
+  }
+}
+if (!browser) {
+  throw new Error(`no Chromium would start: ${launchFailures.join('; ') || 'none found (apt-get install chromium)'}`);
+}
+result.launchFailures = launchFailures;
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') result.console.push(`${m.type()}: ${m.text()}`); });
