@@ -87,6 +87,9 @@ type runner struct {
 
 	clientRedirect map[string]string   // merged client id -> survivor
 	clientMerged   map[string][]string // survivor -> merged client ids
+	// clientOrg is each staged client's organisation (by idKey of the
+	// client id; the organisation ids interned), for the matters chunks.
+	clientOrg map[uint64]string
 
 	docs *docPool
 	// docFlagged holds, by line, what the flags of documents to be flagged
@@ -115,7 +118,7 @@ func (r *runner) pipelineByName(name string) *mapping.Pipeline {
 
 func newRunner(ctx context.Context, b *pp.Bundle, opt Options) *runner {
 	return &runner{ctx: ctx, b: b, cfg: opt.Config, opt: opt, tables: map[string]*tableState{}, aggs: map[string]*aggregate{},
-		clientRedirect: map[string]string{}, clientMerged: map[string][]string{}}
+		clientRedirect: map[string]string{}, clientMerged: map[string][]string{}, clientOrg: map[uint64]string{}}
 }
 
 // aggregate is one flag standing for many rows with the same finding.
@@ -512,13 +515,13 @@ func (r *runner) knownFiles() {
 		}
 	}
 	var stray []string
-	for _, f := range r.b.Files() {
+	r.b.EachFile(func(f string) {
 		lf := strings.ToLower(f)
 		if used[lf] || strings.HasPrefix(lf, "documents/") || r.docPaths[lf] {
-			continue
+			return
 		}
 		stray = append(stray, f)
-	}
+	})
 	if len(stray) > 0 {
 		sort.Strings(stray)
 		more := ""

@@ -35,6 +35,12 @@ const (
 	KindTemplates     = "templates"
 )
 
+// StageVersion is the staged layout this package writes. Version 2 puts
+// each matter client's organisation on its link (MatterClient's
+// OrganisationID); version 1 chunks lack it, and the deals step then reads
+// the staged clients for it.
+const StageVersion = 2
+
 // StageManifest lists the staged chunks. Steps pass its key, never records.
 type StageManifest struct {
 	Version      int                   `json:"version"`
@@ -129,10 +135,11 @@ func (r *runner) stage() (*StageManifest, error) {
 	if chunkMatters <= 0 {
 		chunkMatters = 100
 	}
-	m := &StageManifest{Version: 1, ChunkMatters: chunkMatters, Kinds: map[string]KindChunks{}, Audit: AuditName}
+	m := &StageManifest{Version: StageVersion, ChunkMatters: chunkMatters, Kinds: map[string]KindChunks{}, Audit: AuditName}
 	if r.b.Manifest != nil {
 		m.ExportID = r.b.Manifest.ExportID
 	}
+	orgIDs := map[string]string{} // interned: one string per organisation
 	simple := []struct {
 		kind, table string
 		encode      func(*pp.Row) (any, bool)
@@ -142,6 +149,14 @@ func (r *runner) stage() (*StageManifest, error) {
 		{KindClients, pp.TableClients, func(row *pp.Row) (any, bool) {
 			x, _ := pp.DecodeClient(row)
 			x.MergedIDs = r.clientMerged[x.ID]
+			if x.OrganisationID != "" {
+				org, ok := orgIDs[x.OrganisationID]
+				if !ok {
+					org = x.OrganisationID
+					orgIDs[org] = org
+				}
+				r.clientOrg[idKey(x.ID)] = org
+			}
 			return x, true
 		}},
 		{KindReferrers, pp.TableReferrers, func(row *pp.Row) (any, bool) { x, _ := pp.DecodeReferrer(row); return x, true }},
@@ -385,6 +400,7 @@ func (r *runner) stageMatters(chunkMatters int) (KindChunks, error) {
 			if s, ok := r.clientRedirect[x.ClientID]; ok {
 				x.ClientID = s
 			}
+			x.OrganisationID = r.clientOrg[idKey(x.ClientID)]
 			return x.MatterID, x
 		}},
 		{spillReferrer, pp.TableMatterReferrers, func(row *pp.Row) (string, any) { x, _ := pp.DecodeMatterReferrer(row); return x.MatterID, x }},

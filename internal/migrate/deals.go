@@ -10,7 +10,6 @@ import (
 	"github.com/conveyor-migrate/conveyor/internal/extract"
 	"github.com/conveyor-migrate/conveyor/internal/ledger"
 	"github.com/conveyor-migrate/conveyor/internal/pdindex"
-	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
 	"github.com/conveyor-migrate/conveyor/internal/transform"
 )
@@ -185,18 +184,9 @@ func (e *Env) LoadDeals(ctx context.Context, in LoadInput) (LoadOutput, error) {
 	if err != nil {
 		return LoadOutput{}, err
 	}
-	orgs := map[string]string{}
-	err = each(ctx, c.st, extract.KindClients, func(cl *pp.Client) error {
-		if cl.OrganisationID != "" {
-			orgs[cl.ID] = cl.OrganisationID
-			for _, id := range cl.MergedIDs {
-				orgs[id] = cl.OrganisationID
-			}
-		}
-		return nil
-	})
+	orgs, err := c.clientOrgs(ctx)
 	if err != nil {
-		return LoadOutput{}, fmt.Errorf("load deals: staged clients: %w", err)
+		return LoadOutput{}, err
 	}
 	l := &dealsLoader{env: e, in: in, pw: newPlanWriter(in),
 		mapper: transform.Mapper{Config: e.config(), Schema: TransformSchema(c.schema)},
@@ -204,7 +194,15 @@ func (e *Env) LoadDeals(ctx context.Context, in LoadInput) (LoadOutput, error) {
 	if f, ok := c.schema.Field(string(transform.Deal), transform.FieldSourceID); ok {
 		l.sourceKey = f.Key
 	}
-	if err := c.each(ctx, e, func(r *extract.MatterRecord) error { return l.matter(ctx, r) }); err != nil {
+	err = c.each(ctx, e, func(r *extract.MatterRecord) error {
+		for _, mc := range r.Clients {
+			if mc.OrganisationID != "" {
+				orgs[mc.ClientID] = mc.OrganisationID
+			}
+		}
+		return l.matter(ctx, r)
+	})
+	if err != nil {
 		return *l.pw.out, err
 	}
 	out, err := l.pw.save(ctx, e)
@@ -214,6 +212,17 @@ func (e *Env) LoadDeals(ctx context.Context, in LoadInput) (LoadOutput, error) {
 	e.log().InfoContext(ctx, "deals loaded", "migration", in.MigrationID, "chunk", in.Chunk, "apply", in.Apply,
 		"planned", out.Planned, "created", out.Created, "linked", out.Linked, "skipped", out.Skipped, "failed", out.Failed)
 	return out, nil
+}
+
+// clientOrgs starts the map of clients to their organisations, filled in
+// as each matter is loaded from its client links (staging version 2 puts
+// the organisation on them), so that the step reads its own chunk and
+// nothing more. Chunks of an older staging lack it: extract again.
+func (c *dealsChunk) clientOrgs(context.Context) (map[string]string, error) {
+	if v := c.st.manifest.Version; v < extract.StageVersion {
+		return nil, &InputError{Msg: fmt.Sprintf("the staged export is of version %d, without the clients' organisations on the matters; run the extract step again (this version stages version %d)", v, extract.StageVersion)}
+	}
+	return map[string]string{}, nil
 }
 
 // index lists the account's deals by Perfect Portal ID, once per call, on

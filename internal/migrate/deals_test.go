@@ -478,3 +478,32 @@ func TestLoadDealsCrash(t *testing.T) {
 		t.Errorf("crashed on %v; want a deal and a participant among them", crashed)
 	}
 }
+
+// TestLoadDealsOlderStaging: a staging of version 1 (matters without their
+// clients' organisations) is refused with what to do, before any write.
+func TestLoadDealsOlderStaging(t *testing.T) {
+	ctx := context.Background()
+	d := newDealsEnv(t)
+	st, err := openStaged(ctx, d.store, d.manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := st.manifest
+	m.Version = 1
+	data, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.store.Put(ctx, d.manifest, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	before := writes(d.sb.Meter())
+	_, err = d.LoadDeals(ctx, LoadInput{MigrationID: testMigration, Run: "r1", Manifest: d.manifest, Kind: LoadDeals, Source: extract.KindMatters, Apply: true})
+	var ie *InputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "version 1") || !strings.Contains(err.Error(), "extract step again") {
+		t.Fatalf("err %v; want an *InputError naming version 1 and the extract step", err)
+	}
+	if !reflect.DeepEqual(writes(d.sb.Meter()), before) {
+		t.Errorf("wrote %v, was %v", writes(d.sb.Meter()), before)
+	}
+}

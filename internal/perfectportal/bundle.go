@@ -208,6 +208,13 @@ func (b *Bundle) Files() []string {
 	return b.files.names()
 }
 
+// EachFile calls fn with the name of every file of the bundle, relative to
+// its root, in no particular order, without listing them all at once (a
+// bundle can hold hundreds of thousands of documents).
+func (b *Bundle) EachFile(fn func(name string)) {
+	b.files.each(fn)
+}
+
 func (b *Bundle) readAll(ctx context.Context, name string) ([]byte, error) {
 	rc, err := b.OpenFile(ctx, name)
 	if err != nil {

@@ -142,6 +142,15 @@ func (x *fileIndex) names() []string {
 	return out
 }
 
+// each calls fn with every file's name as spelt, in no particular order.
+func (x *fileIndex) each(fn func(name string)) {
+	for _, s := range x.slots {
+		if s != 0 {
+			fn(x.name(int(uint32(s)) - 1))
+		}
+	}
+}
+
 // lowerHash is FNV-1a of the lower-cased name, mixed.
 func lowerHash(name []byte) uint64 {
 	h := uint64(14695981039346656037)

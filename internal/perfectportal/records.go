@@ -114,6 +114,10 @@ type MatterClient struct {
 	ClientID string `json:"client_id"`
 	IsLead   bool   `json:"is_lead"`
 	Source   Source `json:"source"`
+	// OrganisationID is the client's organisation, filled in at staging
+	// from the client's own row (not a column of matter_clients), so that
+	// a matters chunk carries what its deals need without the clients.
+	OrganisationID string `json:"organisation_id,omitempty"`
 }
 
 // MatterReferrer puts a third party on a matter.

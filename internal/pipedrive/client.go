@@ -196,8 +196,17 @@ func New(cfg Config) (*Client, error) {
 		c.maxRetries = 0
 	}
 	c.Backoff = c.DefaultBackoff
+	// The limiters start empty: a new client's first request waits one
+	// spacing. The steps make a new client per invocation, one after
+	// another on the same token; a client that started full would send its
+	// first request right after the previous client's last one, and two
+	// such changes in one window put the limit plus one there (measured:
+	// 429s on lite and growth, docs/benchmarks.md).
+	start := c.now()
 	c.limiter = rate.NewLimiter(th.Rate, th.Burst)
+	c.limiter.AllowN(start, th.Burst)
 	c.searchLimiter = rate.NewLimiter(th.SearchRate, th.SearchBurst)
+	c.searchLimiter.AllowN(start, th.SearchBurst)
 	return c, nil
 }
 

@@ -65,12 +65,23 @@ func TestFailures(t *testing.T) {
 			name: "429 with an HTTP-date Retry-After", call: get, wantReqs: 2,
 			replies: []reply{status(429, over, "Retry-After", epoch.Add(45*time.Second).Format(http.TimeFormat)), okPerson},
 			check: func(t *testing.T, err error, env testEnv) {
-				// 45 s is beyond the burst window but a single such 429 is retried.
+				// 45 s is beyond the burst window but a single such 429 is
+				// retried, at the date given: the wait is 45 s less the
+				// first request's spacing (a new client's limiter starts
+				// empty).
 				if err != nil {
 					t.Fatal(err)
 				}
+				var waits []time.Duration
+				for _, d := range env.sleeps.all() {
+					if d >= time.Second {
+						waits = append(waits, d)
+					}
+				}
+				if now := env.f.clock.Now(); len(waits) != 1 || waits[0] > 45*time.Second || !now.Equal(epoch.Add(45*time.Second)) {
+					t.Errorf("waits %v, clock at %s; want one wait, ending at %s", waits, now, epoch.Add(45*time.Second))
+				}
 			},
-			wantSleep: []time.Duration{45 * time.Second},
 		},
 		{
 			name: "5xx then success", call: get, wantReqs: 4,
@@ -120,7 +131,7 @@ func TestFailures(t *testing.T) {
 				if !errors.As(err, &be) {
 					t.Fatalf("err %v, want *BudgetExhaustedError", err)
 				}
-				if want := epoch.Add(time.Hour); !be.ResumeAt.Equal(want) {
+				if want := env.f.clock.Now().Add(time.Hour); !be.ResumeAt.Equal(want) { // Retry-After from the answer
 					t.Errorf("ResumeAt %s, want %s", be.ResumeAt, want)
 				}
 				// Until then nothing is sent.
@@ -301,15 +312,22 @@ func TestBackoff(t *testing.T) {
 
 // TestCancelledWait: a context ended while waiting for the limiter stops the call.
 func TestCancelledWait(t *testing.T) {
+	var cancelled atomic.Bool
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int, _ []byte) { writeJSON(w, 200, ok(personJSON)) })
 	env := newTestClient(t, f, func(c *Config) {
 		c.Plan = "lite"
-		c.Sleep = func(ctx context.Context, d time.Duration) error { return context.Canceled }
+		c.Sleep = func(ctx context.Context, d time.Duration) error {
+			if cancelled.Load() {
+				return context.Canceled
+			}
+			return f.clock.Sleep(ctx, d)
+		}
 	})
 	ctx := context.Background()
 	if _, err := env.c.GetPerson(ctx, 7); err != nil {
 		t.Fatal(err)
 	}
+	cancelled.Store(true)
 	if _, err := env.c.GetPerson(ctx, 7); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
@@ -369,5 +387,27 @@ func TestUnpublishedOperationRefused(t *testing.T) {
 	err := env.c.do(context.Background(), call{method: "GET", path: "/v1/persons/7"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "GET /v1/persons/{id} is not a published") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// TestNewClientStartsEmpty: a new client's first request waits one spacing
+// of its limiter, so that clients following one another on one token (a
+// Lambda invocation each) never put more than the plan's limit in a window.
+func TestNewClientStartsEmpty(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int, _ []byte) { writeJSON(w, 200, ok(personJSON)) })
+	th, err := ThrottleFor(Plans["lite"], 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spacing := time.Duration(float64(time.Second) / float64(th.Rate))
+	for i := range 2 {
+		env := newTestClient(t, f, func(c *Config) { c.Plan = "lite" })
+		start := f.clock.Now()
+		if _, err := env.c.GetPerson(context.Background(), 7); err != nil {
+			t.Fatal(err)
+		}
+		if waited := f.clock.Now().Sub(start); waited < spacing-time.Millisecond || waited > spacing+time.Millisecond {
+			t.Errorf("client %d: first request after %s; want one spacing, %s", i+1, waited, spacing)
+		}
 	}
 }

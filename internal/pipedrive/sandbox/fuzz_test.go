@@ -245,9 +245,19 @@ func buildWorld() (*fuzzWorld, error) {
 	_, err = c.GetNote(ctx, n.ID)
 	must("GetNote", err)
 
+	// A second live deal (won, in the default pipeline), note and file, so
+	// that lists sort, filter and page more than one item.
+	d3, err := c.CreateDeal(ctx, pipedrive.DealInput{Title: "2 Low Rd sale", OrgID: org.ID})
+	must("CreateDeal 3", err)
+	rt.raw("PATCH", fmt.Sprintf("/api/v2/deals/%d", d3.ID), map[string]any{"status": "won", "won_time": "2026-03-01T09:00:00Z"})
+	_, err = c.CreateNote(ctx, pipedrive.NoteInput{Content: "Second note", OrgID: org.ID})
+	must("CreateNote 3", err)
+
 	doc := strings.Repeat("conveyancing file ", 20)
 	fl, err := c.UploadFile(ctx, pipedrive.FileInput{Name: "contract.pdf", Body: strings.NewReader(doc), Size: int64(len(doc)), DealID: d.ID})
 	must("UploadFile", err)
+	_, err = c.UploadFile(ctx, pipedrive.FileInput{Name: "Plan.PNG", Body: strings.NewReader("\x89PNG"), Size: 4, DealID: d3.ID})
+	must("UploadFile 3", err)
 	must("ListFiles", c.ListFiles(ctx, pipedrive.ListOptions{}, func(pipedrive.File) error { return nil }))
 
 	// A second item of every kind, deleted, so that the company holds
@@ -306,6 +316,14 @@ func buildWorld() (*fuzzWorld, error) {
 		fuzzReq{"GET", "/api/v2/dealFields", "limit=2&cursor=" + encodeCursor("o:2"), "", nil},
 		fuzzReq{"GET", "/api/v2/persons", "ids=1,2&updated_until=2027-01-01T00:00:00Z&owner_id=1", "", nil},
 		fuzzReq{"POST", "/v1/users", "", "application/json", []byte(`{"email":"new@example.com","access":[{"app":"sales","admin":false}]}`)},
+		fuzzReq{"GET", "/api/v2/deals", "status=won&sort_by=add_time", "", nil},
+		fuzzReq{"GET", "/api/v2/activities", "done=true&sort_by=due_date&sort_direction=desc", "", nil},
+		fuzzReq{"GET", "/v1/files", "sort=update_time DESC&start=1&limit=1", "", nil},
+		fuzzReq{"GET", "/api/v2/dealFields/" + sb.st.Fields["deal"][0].Key, "", "", nil},
+		fuzzReq{"GET", "/api/v2/personFields/name", "", "", nil},
+		fuzzReq{"GET", "/v1/users/me", "api_token=wrong", "", nil},
+		fuzzReq{"GET", "/api/v2/products", "", "", nil},
+		fuzzReq{"POST", "/_sandbox/reset", "", "", nil},
 	)
 	return &fuzzWorld{st: copyState(sb.st), now: vc.Now(), seeds: seeds}, nil
 }
@@ -421,7 +439,9 @@ func runOne(t testing.TB, w *fuzzWorld, method, path, query, ctype string, body 
 			Host: "sandbox.invalid", RemoteAddr: "192.0.2.1:1234",
 		}
 		r = r.WithContext(context.Background())
-		r.Header.Set("x-api-token", DefaultToken)
+		if !strings.Contains(query, "api_token") {
+			r.Header.Set("x-api-token", DefaultToken) // else the query's token: 401 unless it is right
+		}
 		if ctype != "" {
 			r.Header.Set("Content-Type", ctype)
 		}
