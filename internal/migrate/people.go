@@ -157,32 +157,29 @@ func peopleTarget(kind, source string) (string, bool) {
 }
 
 // peopleWanted lists the ledger keys the given matters need: their clients
-// and referrers and, with orgs, their clients' organisations.
+// and referrers and, with orgs, their clients' organisations (which the
+// matters' client links carry since staging version 2).
 func peopleWanted(ctx context.Context, st *staged, matters []string, orgs bool) (map[string]bool, error) {
+	if v := st.manifest.Version; orgs && v < extract.StageVersion {
+		return nil, &InputError{Msg: fmt.Sprintf("the staged export is of version %d, without the clients' organisations on the matters; run the extract step again (this version stages version %d)", v, extract.StageVersion)}
+	}
 	sample := map[string]bool{}
 	for _, m := range matters {
 		sample[m] = true
 	}
 	want := map[string]bool{}
-	clients := map[string]bool{}
 	err := st.eachMatter(ctx, func(r *extract.MatterRecord) error {
 		if !sample[r.Matter.ID] {
 			return nil
 		}
 		for _, c := range r.Clients {
-			want[ClientKey(c.ClientID)], clients[c.ClientID] = true, true
+			want[ClientKey(c.ClientID)] = true
+			if orgs && c.OrganisationID != "" {
+				want[OrganisationKey(c.OrganisationID)] = true
+			}
 		}
 		for _, ref := range r.Referrers {
 			want[ReferrerKey(ref.ReferrerID)] = true
-		}
-		return nil
-	})
-	if err != nil || !orgs {
-		return want, err
-	}
-	err = each(ctx, st, extract.KindClients, func(c *pp.Client) error {
-		if clients[c.ID] && c.OrganisationID != "" {
-			want[OrganisationKey(c.OrganisationID)] = true
 		}
 		return nil
 	})
