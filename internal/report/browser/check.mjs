@@ -21,15 +21,17 @@ const candidates = [...new Set([process.env.CHROMIUM || '/usr/bin/chromium', '/u
 const launchFailures = [];
 let browser;
 launch: for (const executablePath of candidates) {
-  for (let attempt = 1; attempt <= 2; attempt++) {
+  // The second attempt runs the browser in one process (no zygote, no
+  // renderer processes of its own), in case it is a child that dies.
+  for (const [attempt, extra] of [[1, []], [2, ['--no-zygote', '--single-process']]]) {
     try {
       browser = await chromium.launch({
         executablePath,
         headless: true,
         args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync'], // playwright gives each launch a new, empty profile
+          '--disable-component-update', '--disable-sync', ...extra], // playwright gives each launch a new, empty profile
       });
-      result.browser = `${executablePath} ${browser.version()}`;
+      result.browser = `${executablePath} ${browser.version()}${extra.length ? ' ' + extra.join(' ') : ''}`;
       break launch;
     } catch (e) {
       launchFailures.push(`${executablePath} (attempt ${attempt}): ${String(e.message || e).split('\n')[0]}`);
