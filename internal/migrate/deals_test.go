@@ -507,3 +507,46 @@ func TestLoadDealsOlderStaging(t *testing.T) {
 		t.Errorf("wrote %v, was %v", writes(d.sb.Meter()), before)
 	}
 }
+
+// TestSamplePeopleOnePass: a sample run's people steps find the people its
+// matters need in one pass over the matters, written once for the run and
+// read by every later step (the matters chunks are not read again), and the
+// same matters in another order name the same list.
+func TestSamplePeopleOnePass(t *testing.T) {
+	ctx := context.Background()
+	d := newDealsEnv(t)
+	st, err := openStaged(ctx, d.store, d.manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	matters := d.stagedMatters(t)
+	sample := []string{matters[len(matters)-1].Matter.ID, matters[0].Matter.ID, matters[3].Matter.ID}
+	in := LoadInput{MigrationID: testMigration, Run: "sample-1", Manifest: d.manifest, Matters: sample}
+	first, err := d.samplePeople(ctx, st, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := peopleWanted(ctx, st, sample, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(first, want) || len(want) < 3 {
+		t.Fatalf("first call: %v; want %v", first, want)
+	}
+	// Without the matters chunks, the list still comes back: it is read.
+	for _, c := range st.manifest.Kinds[extract.KindMatters].Chunks {
+		if err := d.store.Delete(ctx, st.prefix+c.Key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in.Matters = []string{sample[2], sample[0], sample[1]}
+	again, err := d.samplePeople(ctx, st, in)
+	if err != nil || !reflect.DeepEqual(again, want) {
+		t.Fatalf("second call: %v, %v; want %v from the run's list", again, err, want)
+	}
+	// Another sample is another list: with the chunks gone it fails.
+	in.Matters = sample[:1]
+	if _, err := d.samplePeople(ctx, st, in); err == nil {
+		t.Errorf("another sample found its people without the matters chunks")
+	}
+}

@@ -2,9 +2,12 @@ package migrate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -115,7 +118,7 @@ func (e *Env) LoadPeople(ctx context.Context, in LoadInput) (LoadOutput, error) 
 		l.refs = &LedgerRefs{Ledger: e.Ledger, Migration: in.MigrationID, Ctx: ctx}
 	}
 	if len(in.Matters) > 0 {
-		if l.want, err = peopleWanted(ctx, st, in.Matters, in.Source == extract.KindOrganisations); err != nil {
+		if l.want, err = e.samplePeople(ctx, st, in); err != nil {
 			return LoadOutput{}, err
 		}
 	}
@@ -154,6 +157,41 @@ func peopleTarget(kind, source string) (string, bool) {
 		return peopleTargetPerson, true
 	}
 	return "", false
+}
+
+// samplePeople lists the ledger keys a sample run's matters need (see
+// peopleWanted), organisations included. Finding them reads every matters
+// chunk, so the first people step of the run writes the list to
+// runs/<run>/sample-people-<hash of the manifest and matters>.json and the
+// others read it: a sample of a large export costs one pass over the
+// matters, not one per people chunk. The list is the same whoever writes it,
+// so two steps writing it at once is harmless.
+func (e *Env) samplePeople(ctx context.Context, st *staged, in LoadInput) (map[string]bool, error) {
+	matters := slices.Sorted(slices.Values(in.Matters))
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s", in.Manifest, strings.Join(matters, "\n"))
+	key := RunPrefix(in.MigrationID, in.Run) + "sample-people-" + hex.EncodeToString(h.Sum(nil)[:8]) + ".json"
+	var keys []string
+	err := getJSON(ctx, e.Store, key, &keys)
+	if err == nil {
+		want := make(map[string]bool, len(keys))
+		for _, k := range keys {
+			want[k] = true
+		}
+		return want, nil
+	}
+	if !errors.Is(err, blob.ErrNotFound) {
+		return nil, err
+	}
+	want, err := peopleWanted(ctx, st, matters, true)
+	if err != nil {
+		return nil, err
+	}
+	keys = slices.Sorted(maps.Keys(want))
+	if err := e.putJSON(ctx, key, keys); err != nil {
+		return nil, err
+	}
+	return want, nil
 }
 
 // peopleWanted lists the ledger keys the given matters need: their clients
