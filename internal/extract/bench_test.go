@@ -5,13 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/conveyor-migrate/conveyor/internal/benchtest"
 	"github.com/conveyor-migrate/conveyor/internal/blob/fileblob"
 	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
 	"github.com/conveyor-migrate/conveyor/internal/sampleexport"
@@ -39,51 +36,6 @@ func benchExport(b *testing.B, n int) string {
 	return dir
 }
 
-// peakHeap samples the heap while fn runs and returns the highest figure
-// seen (heap objects plus unused spans the runtime still holds), and the
-// highest heap found live by a collection (what the run holds, without the
-// garbage the collector lets pile up to about as much again).
-func peakHeap(fn func()) (peak, live uint64) {
-	runtime.GC()
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}, {Name: "/gc/heap/live:bytes"}}
-	read := func() {
-		metrics.Read(sample)
-		peak = max(peak, sample[0].Value.Uint64()+sample[1].Value.Uint64())
-		live = max(live, sample[2].Value.Uint64())
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				read()
-			}
-		}
-	}()
-	fn()
-	close(done)
-	wg.Wait()
-	read()
-	return peak, live
-}
-
-// cpuTime is the CPU time the process has used, user and system: on a
-// loaded machine it tells the work done apart from the waiting.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func benchmarkAudit(b *testing.B, matters int, staged bool) {
 	dir := benchExport(b, matters)
 	rows := 0
@@ -104,11 +56,11 @@ func benchmarkAudit(b *testing.B, matters int, staged bool) {
 			opt.Stage, opt.StagePrefix, opt.TempDir = store, "staged/", b.TempDir()
 		}
 		var res *Result
-		cpu0 := cpuTime()
-		p, l := peakHeap(func() {
+		cpu0 := benchtest.CPUTime()
+		p, l := benchtest.PeakHeap(func() {
 			res, err = Run(context.Background(), bundle, opt)
 		})
-		cpu += cpuTime() - cpu0
+		cpu += benchtest.CPUTime() - cpu0
 		bundle.Close()
 		if err != nil {
 			b.Fatal(err)

@@ -7,14 +7,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
 	"strconv"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/conveyor-migrate/conveyor/internal/benchtest"
 	"github.com/conveyor-migrate/conveyor/internal/blob/fileblob"
 	"github.com/conveyor-migrate/conveyor/internal/clock"
 	"github.com/conveyor-migrate/conveyor/internal/extract"
@@ -79,11 +76,11 @@ func benchmarkPlan(b *testing.B, matters int) {
 		b.StopTimer()
 		p := newPlanBench(b, dir)
 		b.StartTimer()
-		start, cpu0 := time.Now(), planCPUTime()
+		start, cpu0 := time.Now(), benchtest.CPUTime()
 		var n, c int
-		pk := planPeakHeap(func() { n, c = p.plan(ctx, b) })
+		pk, _ := benchtest.PeakHeap(func() { n, c = p.plan(ctx, b) })
 		elapsed += time.Since(start)
-		cpu += planCPUTime() - cpu0
+		cpu += benchtest.CPUTime() - cpu0
 		planned, chunks, requests = n, c, p.sb.Meter().Requests
 		peak = max(peak, pk)
 		b.StopTimer()
@@ -100,16 +97,6 @@ func benchmarkPlan(b *testing.B, matters int) {
 	b.Logf("%d matters: %d records planned over %d load steps in %s (%.0f records/s), %.1f s of CPU (the sandbox's included), %d requests, peak heap %.1f MB",
 		matters, planned, chunks, (elapsed / time.Duration(b.N)).Round(time.Millisecond), float64(planned)*float64(b.N)/elapsed.Seconds(),
 		(cpu / time.Duration(b.N)).Seconds(), requests, float64(peak)/(1<<20))
-}
-
-// planCPUTime is the CPU time the process has used, user and system: on a
-// loaded machine it tells the work done apart from the waiting.
-func planCPUTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // planBenchExport writes (once, then reuses) a clean sample export of n
@@ -223,35 +210,4 @@ func (p *planBench) plan(ctx context.Context, b *testing.B) (planned, steps int)
 		}
 	}
 	return planned, steps
-}
-
-// planPeakHeap samples the heap while fn runs and returns the highest
-// figure seen (heap objects plus unused spans the runtime still holds).
-func planPeakHeap(fn func()) uint64 {
-	runtime.GC()
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
-	var peak uint64
-	read := func() {
-		metrics.Read(sample)
-		peak = max(peak, sample[0].Value.Uint64()+sample[1].Value.Uint64())
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				read()
-			}
-		}
-	})
-	fn()
-	close(done)
-	wg.Wait()
-	read()
-	return peak
 }
