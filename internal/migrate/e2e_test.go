@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/conveyor-migrate/conveyor/internal/extract"
 	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive/sandbox"
@@ -287,25 +286,11 @@ func runSteps(t fataler, e *testEnv, bundle *pp.Bundle, o runOptions) map[string
 		t.Fatal(err)
 	}
 	totals := map[string]LoadOutput{}
-	for _, s := range []struct{ kind, source string }{
-		{LoadOrganisations, extract.KindOrganisations}, {LoadOrganisations, extract.KindReferrers},
-		{LoadPersons, extract.KindClients}, {LoadPersons, extract.KindReferrers},
-		{LoadDeals, extract.KindMatters}, {LoadActivities, extract.KindMatters}, {LoadDocuments, extract.KindMatters},
-	} {
+	for _, s := range loadOrder {
 		for i := range st.manifest.Kinds[s.source].Chunks {
 			in := LoadInput{MigrationID: testMigration, Run: o.run, Manifest: e.manifest, Kind: s.kind, Source: s.source, Chunk: i,
 				Apply: o.apply, Matters: o.matters, Delta: o.delta, Since: o.since}
-			var out LoadOutput
-			switch s.kind {
-			case LoadOrganisations, LoadPersons:
-				out, err = e.LoadPeople(ctx, in)
-			case LoadDeals:
-				out, err = e.LoadDeals(ctx, in)
-			case LoadActivities:
-				out, err = e.LoadActivities(ctx, in)
-			default:
-				out, err = e.LoadDocuments(ctx, in, bundle)
-			}
+			out, err := runLoad(ctx, e.Env, in, bundle)
 			if err != nil {
 				t.Fatalf("%s %s %d: %v", s.kind, s.source, i, err)
 			}

@@ -207,3 +207,26 @@ func writes(m sandbox.Meter) map[string]int {
 	}
 	return out
 }
+
+// loadOrder is every load step of a full run, in the state machine's order:
+// client organisations, referrers' firms, clients, referrers, then the
+// matters' deals, activities and notes, and documents.
+var loadOrder = []struct{ kind, source string }{
+	{LoadOrganisations, extract.KindOrganisations}, {LoadOrganisations, extract.KindReferrers},
+	{LoadPersons, extract.KindClients}, {LoadPersons, extract.KindReferrers},
+	{LoadDeals, extract.KindMatters}, {LoadActivities, extract.KindMatters}, {LoadDocuments, extract.KindMatters},
+}
+
+// runLoad runs the load step in's kind names, as the steps package does.
+func runLoad(ctx context.Context, e *Env, in LoadInput, bundle *pp.Bundle) (LoadOutput, error) {
+	switch in.Kind {
+	case LoadOrganisations, LoadPersons:
+		return e.LoadPeople(ctx, in)
+	case LoadDeals:
+		return e.LoadDeals(ctx, in)
+	case LoadActivities:
+		return e.LoadActivities(ctx, in)
+	default:
+		return e.LoadDocuments(ctx, in, bundle)
+	}
+}

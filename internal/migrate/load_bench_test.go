@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/conveyor-migrate/conveyor/internal/blob/memblob"
-	"github.com/conveyor-migrate/conveyor/internal/extract"
 	"github.com/conveyor-migrate/conveyor/internal/ledger"
 	"github.com/conveyor-migrate/conveyor/internal/ledger/memledger"
 	"github.com/conveyor-migrate/conveyor/internal/mapping"
@@ -171,28 +170,14 @@ func loadInRealTime(b *testing.B, plan string, matters int) loadResult {
 	before := sb.Meter()
 	var clientTokens, clientRequests int
 	start := time.Now()
-	for _, s := range []struct{ kind, source string }{
-		{LoadOrganisations, extract.KindOrganisations}, {LoadOrganisations, extract.KindReferrers},
-		{LoadPersons, extract.KindClients}, {LoadPersons, extract.KindReferrers},
-		{LoadDeals, extract.KindMatters}, {LoadActivities, extract.KindMatters}, {LoadDocuments, extract.KindMatters},
-	} {
+	for _, s := range loadOrder {
 		for i := range st.manifest.Kinds[s.source].Chunks {
 			mu.Lock()
 			step, stepReqs = fmt.Sprintf("%s/%s/%d", s.kind, s.source, i), 0
 			mu.Unlock()
 			env := &Env{Store: store, Ledger: led, Pipedrive: client(), Config: cfg}
 			in := LoadInput{MigrationID: testMigration, Run: "r1", Manifest: manifest, Kind: s.kind, Source: s.source, Chunk: i, Apply: true}
-			var out LoadOutput
-			switch s.kind {
-			case LoadOrganisations, LoadPersons:
-				out, err = env.LoadPeople(ctx, in)
-			case LoadDeals:
-				out, err = env.LoadDeals(ctx, in)
-			case LoadActivities:
-				out, err = env.LoadActivities(ctx, in)
-			default:
-				out, err = env.LoadDocuments(ctx, in, bundle)
-			}
+			out, err := runLoad(ctx, env, in, bundle)
 			if err != nil {
 				b.Fatalf("%s %s %d: %v", s.kind, s.source, i, err)
 			}

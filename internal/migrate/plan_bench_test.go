@@ -180,25 +180,10 @@ func (p *planBench) plan(ctx context.Context, b *testing.B) (planned, steps int)
 	if _, err := e.ResolveOwners(ctx, OwnersInput{MigrationID: testMigration, Manifest: p.manifest}); err != nil {
 		b.Fatal(err)
 	}
-	for _, s := range []struct{ kind, source string }{
-		{LoadOrganisations, extract.KindOrganisations}, {LoadOrganisations, extract.KindReferrers},
-		{LoadPersons, extract.KindClients}, {LoadPersons, extract.KindReferrers},
-		{LoadDeals, extract.KindMatters}, {LoadActivities, extract.KindMatters}, {LoadDocuments, extract.KindMatters},
-	} {
+	for _, s := range loadOrder {
 		for i := range p.staged.Kinds[s.source].Chunks {
 			in := LoadInput{MigrationID: testMigration, Run: "plan", Manifest: p.manifest, Kind: s.kind, Source: s.source, Chunk: i}
-			var out LoadOutput
-			var err error
-			switch s.kind {
-			case LoadOrganisations, LoadPersons:
-				out, err = e.LoadPeople(ctx, in)
-			case LoadDeals:
-				out, err = e.LoadDeals(ctx, in)
-			case LoadActivities:
-				out, err = e.LoadActivities(ctx, in)
-			default:
-				out, err = e.LoadDocuments(ctx, in, nil)
-			}
+			out, err := runLoad(ctx, e, in, nil)
 			if err != nil {
 				b.Fatalf("%s %s %d: %v", s.kind, s.source, i, err)
 			}
