@@ -184,10 +184,12 @@ func (e *Env) LoadDeals(ctx context.Context, in LoadInput) (LoadOutput, error) {
 	if err != nil {
 		return LoadOutput{}, err
 	}
-	orgs, err := c.clientOrgs(ctx)
-	if err != nil {
+	// The clients' organisations, filled in from each matter's client
+	// links as it is loaded: the step reads its own chunk and nothing more.
+	if err := c.st.needsClientOrgs(); err != nil {
 		return LoadOutput{}, err
 	}
+	orgs := map[string]string{}
 	l := &dealsLoader{env: e, in: in, pw: newPlanWriter(in),
 		mapper: transform.Mapper{Config: e.config(), Schema: TransformSchema(c.schema)},
 		refs:   &LedgerRefs{Ledger: e.Ledger, Migration: in.MigrationID, Owners: c.owners, ClientOrgs: orgs, Ctx: ctx}}
@@ -212,17 +214,6 @@ func (e *Env) LoadDeals(ctx context.Context, in LoadInput) (LoadOutput, error) {
 	e.log().InfoContext(ctx, "deals loaded", "migration", in.MigrationID, "chunk", in.Chunk, "apply", in.Apply,
 		"planned", out.Planned, "created", out.Created, "linked", out.Linked, "skipped", out.Skipped, "failed", out.Failed)
 	return out, nil
-}
-
-// clientOrgs starts the map of clients to their organisations, filled in
-// as each matter is loaded from its client links (staging version 2 puts
-// the organisation on them), so that the step reads its own chunk and
-// nothing more. Chunks of an older staging lack it: extract again.
-func (c *dealsChunk) clientOrgs(context.Context) (map[string]string, error) {
-	if v := c.st.manifest.Version; v < extract.StageVersion {
-		return nil, &InputError{Msg: fmt.Sprintf("the staged export is of version %d, without the clients' organisations on the matters; run the extract step again (this version stages version %d)", v, extract.StageVersion)}
-	}
-	return map[string]string{}, nil
 }
 
 // index lists the account's deals by Perfect Portal ID, once per call, on

@@ -198,8 +198,10 @@ func (e *Env) samplePeople(ctx context.Context, st *staged, in LoadInput) (map[s
 // and referrers and, with orgs, their clients' organisations (which the
 // matters' client links carry since staging version 2).
 func peopleWanted(ctx context.Context, st *staged, matters []string, orgs bool) (map[string]bool, error) {
-	if v := st.manifest.Version; orgs && v < extract.StageVersion {
-		return nil, &InputError{Msg: fmt.Sprintf("the staged export is of version %d, without the clients' organisations on the matters; run the extract step again (this version stages version %d)", v, extract.StageVersion)}
+	if orgs {
+		if err := st.needsClientOrgs(); err != nil {
+			return nil, err
+		}
 	}
 	sample := map[string]bool{}
 	for _, m := range matters {

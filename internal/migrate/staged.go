@@ -79,3 +79,13 @@ func (s *staged) eachMatter(ctx context.Context, fn func(*extract.MatterRecord) 
 func (s *staged) eachFeeEarner(ctx context.Context, fn func(*pp.FeeEarner) error) error {
 	return each(ctx, s, extract.KindFeeEarners, fn)
 }
+
+// needsClientOrgs refuses a staging older than version 2, whose matters'
+// client links lack the clients' organisations that the deals and the
+// sample's organisations are read from.
+func (s *staged) needsClientOrgs() error {
+	if v := s.manifest.Version; v < extract.StageVersion {
+		return &InputError{Msg: fmt.Sprintf("the staged export is of version %d, without the clients' organisations on the matters; run the extract step again (this version stages version %d)", v, extract.StageVersion)}
+	}
+	return nil
+}
