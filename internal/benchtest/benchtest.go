@@ -3,6 +3,7 @@
 package benchtest
 
 import (
+	"net/http"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -52,4 +53,20 @@ func CPUTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// StatusWriter notes the status a handler answered (0 when it wrote a body
+// without one, which is 200), so that a benchmark's middleware can count
+// the 429s its server gave.
+type StatusWriter struct {
+	http.ResponseWriter
+	Status int
+}
+
+// WriteHeader notes the first status and passes it on.
+func (s *StatusWriter) WriteHeader(code int) {
+	if s.Status == 0 {
+		s.Status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conveyor-migrate/conveyor/internal/benchtest"
 	"github.com/conveyor-migrate/conveyor/internal/blob/memblob"
 	"github.com/conveyor-migrate/conveyor/internal/ledger"
 	"github.com/conveyor-migrate/conveyor/internal/ledger/memledger"
@@ -86,19 +87,6 @@ type loadResult struct {
 	refusals                     []string
 }
 
-// loadBenchStatus notes the status a handler answered.
-type loadBenchStatus struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *loadBenchStatus) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
 func (r loadResult) admittedPerSecond() float64 {
 	return float64(r.requests-r.throttled) / r.elapsed.Seconds()
 }
@@ -121,12 +109,12 @@ func loadInRealTime(b *testing.B, plan string, matters int) loadResult {
 		refusals []string
 	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &loadBenchStatus{ResponseWriter: w}
+		rec := &benchtest.StatusWriter{ResponseWriter: w}
 		sb.ServeHTTP(rec, r)
 		mu.Lock()
 		defer mu.Unlock()
 		stepReqs++
-		if rec.status == http.StatusTooManyRequests {
+		if rec.Status == http.StatusTooManyRequests {
 			refusals = append(refusals, fmt.Sprintf("%s %s, request %d of step %s", r.Method, r.URL.Path, stepReqs, step))
 		}
 	}))

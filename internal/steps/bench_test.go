@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/conveyor-migrate/conveyor/internal/asl"
+	"github.com/conveyor-migrate/conveyor/internal/benchtest"
 	"github.com/conveyor-migrate/conveyor/internal/blob/memblob"
 	"github.com/conveyor-migrate/conveyor/internal/clock"
 	"github.com/conveyor-migrate/conveyor/internal/ledger"
@@ -378,9 +379,9 @@ type referenceRefusals struct {
 
 func (l *referenceRefusals) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &referenceStatus{ResponseWriter: w}
+		rec := &benchtest.StatusWriter{ResponseWriter: w}
 		h.ServeHTTP(rec, r)
-		if rec.status != http.StatusTooManyRequests {
+		if rec.Status != http.StatusTooManyRequests {
 			return
 		}
 		ra, _ := strconv.Atoi(w.Header().Get("Retry-After"))
@@ -391,18 +392,6 @@ func (l *referenceRefusals) wrap(h http.Handler) http.Handler {
 			l.now().UTC().Format(time.RFC3339Nano), r.Method, r.URL.Path, w.Header().Get("Retry-After"),
 			w.Header().Get(sandbox.HeaderDailyRemaining), w.Header().Get(sandbox.HeaderRemaining)))
 	})
-}
-
-type referenceStatus struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *referenceStatus) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
 }
 
 // referenceWatchHeap samples the heap's objects (live and not yet swept)
