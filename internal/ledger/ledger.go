@@ -125,6 +125,11 @@ type Store interface {
 	// List calls fn for every entry of the migration, newest Seq first;
 	// fn's error stops the listing and is returned.
 	List(ctx context.Context, migration string, fn func(Entry) error) error
+	// ListBefore is List from a point: it calls fn for every entry of the
+	// migration whose Seq is below before, newest first; before <= 0 lists
+	// them all. A reader that stops part-way (rollback in batches) carries
+	// on from the Seq it stopped at, reading each entry once.
+	ListBefore(ctx context.Context, migration string, before int64, fn func(Entry) error) error
 	// PutMeta and GetMeta keep small named values per migration (the delta
 	// watermark, the last run); GetMeta returns ErrNotFound for a missing name.
 	PutMeta(ctx context.Context, migration, name string, value []byte) error

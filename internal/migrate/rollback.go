@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/conveyor-migrate/conveyor/internal/blob"
 	"github.com/conveyor-migrate/conveyor/internal/ledger"
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
 )
@@ -33,9 +34,15 @@ type RollbackInput struct {
 	// the ledger and reports what it would do.
 	Apply bool `json:"apply"`
 	// Limit, when positive, stops the step after that many entries are
-	// acted on (with Apply), More saying whether any are left: a state
-	// machine calls it again, and it carries on where it stopped.
+	// acted on (undone, or with a dry run found undoable), More saying
+	// whether any are left: a state machine calls it again with the
+	// output's Before, and it carries on where it stopped.
 	Limit int `json:"limit,omitempty"`
+	// Before, when positive, carries on a rollback in batches: the step
+	// reads the ledger from below that Seq (the previous call's output
+	// Before), so that each entry is read once over the whole rollback,
+	// and adds its counts to those of the calls before it.
+	Before int64 `json:"before,omitempty"`
 }
 
 // RollbackOutput is what the Rollback step hands on: the report's key and
@@ -68,8 +75,10 @@ type RollbackOutput struct {
 	// OtherRuns entries of runs other than Run.
 	AlreadyRolledBack int `json:"already_rolled_back"`
 	OtherRuns         int `json:"other_runs"`
-	// More says the step stopped at its Limit with entries left to undo.
-	More bool `json:"more"`
+	// More says the step stopped (at its Limit, or at the daily budget)
+	// with entries left to undo; Before is where the next call carries on.
+	More   bool  `json:"more"`
+	Before int64 `json:"before"`
 }
 
 // Rollback actions, as RollbackCount and RollbackItem name them.
@@ -138,12 +147,20 @@ type RollbackItem struct {
 // says what Apply would do.
 //
 // Running it again is safe: rolled-back entries are skipped, so a rollback
-// stopped part-way (an error, a crash, the daily budget) carries on where
-// it stopped. It returns *InputError for a bad input, Pipedrive's named
-// errors as they are (a *pipedrive.BudgetExhaustedError means wait until
-// its ResumeAt and run again), and wrapped errors of the ledger and the
-// store, which are worth retrying. A write Pipedrive refuses to undo
-// (*pipedrive.ValidationError) is flagged, and the rollback goes on.
+// stopped part-way (an error, a crash) carries on where it stopped. It
+// returns *InputError for a bad input, Pipedrive's named errors as they
+// are, and wrapped errors of the ledger and the store, which are worth
+// retrying. A write Pipedrive refuses to undo (*pipedrive.ValidationError)
+// is flagged, and the rollback goes on.
+//
+// In batches (Limit, then Before): each call reads the ledger from where
+// the last one stopped, and its report and output add up every call so
+// far, so the last call's are the whole rollback's. The report so far is
+// kept under rollback-parts/ by the Seq the next call starts below, which
+// makes a retried call count from the same point. When the daily budget
+// runs out the call returns its output (More, Before) together with the
+// *pipedrive.BudgetExhaustedError: wait until its ResumeAt and call again
+// with that Before.
 //
 // Previous, for an update or a link, is a JSON object in the shape of the
 // record's v2 PATCH body: built-in fields by their v2 names, custom fields
@@ -158,6 +175,9 @@ func (e *Env) Rollback(ctx context.Context, in RollbackInput) (RollbackOutput, e
 	if in.Run != "" && !idPattern.MatchString(in.Run) {
 		return RollbackOutput{}, &InputError{Msg: fmt.Sprintf("run %q: use letters, digits, '.', '_' and '-' (up to 80)", in.Run)}
 	}
+	if in.Before < 0 {
+		return RollbackOutput{}, &InputError{Msg: fmt.Sprintf("before %d: give the Before of the previous call's output, or leave it out to start", in.Before)}
+	}
 	if e.Ledger == nil || e.Pipedrive == nil {
 		return RollbackOutput{}, errors.New("migrate: Rollback needs a ledger and a Pipedrive client")
 	}
@@ -165,62 +185,147 @@ func (e *Env) Rollback(ctx context.Context, in RollbackInput) (RollbackOutput, e
 	if in.Run != "" {
 		name = in.Run
 	}
-	report := "rollback-" + name + ".json"
 	if !in.Apply {
-		report = "rollback-" + name + "-dry-run.json"
+		name += "-dry-run"
 	}
-	rb := &rollback{env: e, in: in, counts: map[RollbackCount]int{},
-		out: RollbackOutput{MigrationID: in.MigrationID, Run: in.Run, Applied: in.Apply, Report: Prefix(in.MigrationID) + report}}
+	prefix := Prefix(in.MigrationID)
+	rb := &rollback{env: e, in: in, counts: map[RollbackCount]int{}, parts: prefix + "rollback-parts/" + name + "/",
+		out: RollbackOutput{MigrationID: in.MigrationID, Run: in.Run, Applied: in.Apply, Report: prefix + "rollback-" + name + ".json"}}
+	var prior *RollbackReport
+	switch {
+	case in.Before > 0:
+		prior = &RollbackReport{}
+		err := getJSON(ctx, e.Store, rb.partKey(in.Before), prior)
+		if errors.Is(err, blob.ErrNotFound) {
+			return RollbackOutput{}, &InputError{Msg: fmt.Sprintf("before %d: no rollback in batches stopped there (%s is missing); start the rollback again without before", in.Before, rb.partKey(in.Before))}
+		}
+		if err != nil {
+			return RollbackOutput{}, err
+		}
+	case in.Limit > 0:
+		// A new rollback in batches: the parts of an earlier one go.
+		if err := rb.clearParts(ctx); err != nil {
+			return RollbackOutput{}, err
+		}
+	}
 	acted := 0
-	err := e.Ledger.List(ctx, in.MigrationID, func(en ledger.Entry) error {
-		if in.Apply && in.Limit > 0 && acted >= in.Limit && (en.Status == ledger.StatusWritten || en.Status == ledger.StatusPending) &&
+	var stoppedAt int64
+	err := e.Ledger.ListBefore(ctx, in.MigrationID, in.Before, func(en ledger.Entry) error {
+		if in.Limit > 0 && acted >= in.Limit && (en.Status == ledger.StatusWritten || en.Status == ledger.StatusPending) &&
 			(in.Run == "" || en.Run == in.Run) {
-			rb.out.More = true
+			rb.out.More, rb.out.Before = true, en.Seq+1
 			return errRollbackLimit
 		}
-		// Only undone entries count: flagged ones stay written and are met
-		// (and reported) again by every later call.
+		// Only undone entries count: a batch goes past flagged ones
+		// (reported once, by the call that met them).
 		undone := func() int { o := rb.out; return o.Deleted + o.Restored + o.AlreadyGone + o.Unchanged + o.Unknown }
 		before := undone()
 		if err := rb.entry(ctx, en); err != nil {
+			stoppedAt = en.Seq
 			return err
 		}
 		acted += undone() - before
 		return nil
 	})
-	if errors.Is(err, errRollbackLimit) {
+	var budget *pipedrive.BudgetExhaustedError
+	switch {
+	case errors.Is(err, errRollbackLimit):
 		err = nil
-	}
-	if err != nil {
+	case errors.As(err, &budget):
+		// What this call did stands; the next carries on at the entry the
+		// budget stopped (nothing was written to it).
+		rb.out.More, rb.out.Before = true, in.Before
+		if stoppedAt > 0 {
+			rb.out.Before = stoppedAt + 1
+		}
+	case err != nil:
 		e.log().WarnContext(ctx, "rollback stopped", "migration", in.MigrationID, "applied", in.Apply,
 			"deleted", rb.out.Deleted, "restored", rb.out.Restored, "flagged", rb.out.Flagged)
 		return RollbackOutput{}, err
 	}
 
+	rep := rb.report(prior)
+	if rep.Totals.More && rep.Totals.Before > 0 {
+		if err := e.putJSON(ctx, rb.partKey(rep.Totals.Before), rep); err != nil {
+			return RollbackOutput{}, err
+		}
+	}
+	if err := e.putJSON(ctx, rep.Totals.Report, rep); err != nil {
+		return RollbackOutput{}, err
+	}
+	o := rep.Totals
+	if in.Apply && !o.More && o.Flagged == 0 && o.Unknown == 0 {
+		// Undone: a delta run starts from the watermark of the last run left.
+		if err := e.forgetRuns(ctx, in.MigrationID, in.Run); err != nil {
+			return RollbackOutput{}, err
+		}
+	}
+	e.log().InfoContext(ctx, "rollback", "migration", in.MigrationID, "run", in.Run, "applied", in.Apply, "force", in.Force,
+		"deleted", o.Deleted, "restored", o.Restored, "already_gone", o.AlreadyGone, "unchanged", o.Unchanged,
+		"flagged", o.Flagged, "forced", o.Forced, "unknown", o.Unknown, "already_rolled_back", o.AlreadyRolledBack,
+		"other_runs", o.OtherRuns, "more", o.More, "before", o.Before)
+	if budget != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// partKey is where the report of a rollback in batches is kept for the
+// call that carries on below Seq before.
+func (rb *rollback) partKey(before int64) string {
+	return rb.parts + strconv.FormatInt(before, 10) + ".json"
+}
+
+// clearParts deletes what an earlier rollback in batches of the same name
+// kept under rollback-parts/.
+func (rb *rollback) clearParts(ctx context.Context) error {
+	old, err := rb.env.Store.List(ctx, rb.parts)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", rb.parts, err)
+	}
+	for _, o := range old {
+		if err := rb.env.Store.Delete(ctx, o.Key); err != nil {
+			return fmt.Errorf("delete %s: %w", o.Key, err)
+		}
+	}
+	return nil
+}
+
+// report is this call's report, added to the report of the calls before it
+// (prior) in a rollback in batches.
+func (rb *rollback) report(prior *RollbackReport) RollbackReport {
+	in := rb.in
 	rep := RollbackReport{MigrationID: in.MigrationID, Run: in.Run, Applied: in.Apply, Force: in.Force, Totals: rb.out,
-		Counts: make([]RollbackCount, 0, len(rb.counts)), Flagged: rb.flagged, Unknown: rb.unknown}
-	for c, n := range rb.counts {
+		Flagged: rb.flagged, Unknown: rb.unknown}
+	counts := maps.Clone(rb.counts)
+	if prior != nil {
+		p, t := prior.Totals, &rep.Totals
+		t.Deleted += p.Deleted
+		t.Restored += p.Restored
+		t.AlreadyGone += p.AlreadyGone
+		t.Unchanged += p.Unchanged
+		t.Flagged += p.Flagged
+		t.Forced += p.Forced
+		t.Unknown += p.Unknown
+		t.AlreadyRolledBack += p.AlreadyRolledBack
+		t.OtherRuns += p.OtherRuns
+		for _, c := range prior.Counts {
+			n := c.N
+			c.N = 0
+			counts[c] += n
+		}
+		rep.Flagged = append(slices.Clip(prior.Flagged), rb.flagged...)
+		rep.Unknown = append(slices.Clip(prior.Unknown), rb.unknown...)
+	}
+	rep.Counts = make([]RollbackCount, 0, len(counts))
+	for c, n := range counts {
 		c.N = n
 		rep.Counts = append(rep.Counts, c)
 	}
 	slices.SortFunc(rep.Counts, func(a, b RollbackCount) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Op, b.Op), cmp.Compare(a.Action, b.Action))
 	})
-	if err := e.putJSON(ctx, rb.out.Report, rep); err != nil {
-		return RollbackOutput{}, err
-	}
-	if in.Apply && !rb.out.More && rb.out.Flagged == 0 && rb.out.Unknown == 0 {
-		// Undone: a delta run starts from the watermark of the last run left.
-		if err := e.forgetRuns(ctx, in.MigrationID, in.Run); err != nil {
-			return RollbackOutput{}, err
-		}
-	}
-	o := rb.out
-	e.log().InfoContext(ctx, "rollback", "migration", in.MigrationID, "run", in.Run, "applied", in.Apply, "force", in.Force,
-		"deleted", o.Deleted, "restored", o.Restored, "already_gone", o.AlreadyGone, "unchanged", o.Unchanged,
-		"flagged", o.Flagged, "forced", o.Forced, "unknown", o.Unknown, "already_rolled_back", o.AlreadyRolledBack,
-		"other_runs", o.OtherRuns)
-	return rb.out, nil
+	return rep
 }
 
 // rollback is one Rollback's progress.
@@ -231,11 +336,8 @@ type rollback struct {
 	counts  map[RollbackCount]int // N zero: the key
 	flagged []RollbackItem
 	unknown []RollbackItem
-	// notes and files are listed once, when the first is needed: the
-	// client has no call to get one by id, and a page of 500 notes (100
-	// files) costs less than a get each would.
-	notes map[int]pipedrive.Note
-	files map[int]pipedrive.File
+	// parts is the folder of the reports of a rollback in batches.
+	parts string
 	// restoredAt is the update_time the last restore left.
 	restoredAt string
 	// rebased holds the keys of records' entries this pass changed after
@@ -660,26 +762,30 @@ func (rb *rollback) look(ctx context.Context, en ledger.Entry) (recordNow, error
 		var a pipedrive.Activity
 		a, err = pd.GetActivity(ctx, id)
 		v, ut, deleted = a, a.UpdateTime, a.IsDeleted
-	case "note":
-		if rb.notes == nil {
-			notes := map[int]pipedrive.Note{}
-			if err := pd.ListNotes(ctx, pipedrive.NoteListOptions{}, func(n pipedrive.Note) error { notes[n.ID] = n; return nil }); err != nil {
-				return recordNow{}, fromPipedrive("list notes", err)
-			}
-			rb.notes = notes
+	case "note", "file":
+		// Read one by one (2 tokens each) rather than listed: a listing
+		// per batch would cost more the more notes the migration made.
+		var (
+			active bool
+			ut     pipedrive.Time
+		)
+		if en.TargetKind == "note" {
+			var n pipedrive.Note
+			n, err = pd.GetNote(ctx, id)
+			active, ut = n.ActiveFlag, n.UpdateTime
+		} else {
+			var f pipedrive.File
+			f, err = pd.GetFile(ctx, id)
+			active, ut = f.ActiveFlag, f.UpdateTime
 		}
-		n, ok := rb.notes[id]
-		return recordNow{gone: !ok || !n.ActiveFlag, updateTime: formatUpdateTime(n.UpdateTime)}, nil
-	case "file":
-		if rb.files == nil {
-			files := map[int]pipedrive.File{}
-			if err := pd.ListFiles(ctx, pipedrive.ListOptions{}, func(f pipedrive.File) error { files[f.ID] = f; return nil }); err != nil {
-				return recordNow{}, fromPipedrive("list files", err)
-			}
-			rb.files = files
+		var nf *pipedrive.NotFoundError
+		if errors.As(err, &nf) {
+			return recordNow{gone: true}, nil
 		}
-		f, ok := rb.files[id]
-		return recordNow{gone: !ok || !f.ActiveFlag, updateTime: formatUpdateTime(f.UpdateTime)}, nil
+		if err != nil {
+			return recordNow{}, fromPipedrive("read "+en.TargetKind, err)
+		}
+		return recordNow{gone: !active, updateTime: formatUpdateTime(ut)}, nil
 	default:
 		return recordNow{}, nil
 	}

@@ -403,6 +403,16 @@ func TestTypedCalls(t *testing.T) {
 			method: "GET", path: "/v1/files", query: map[string]string{"limit": "100"}, reply: okList1(fileJSON), want: []int{51},
 		},
 		{
+			name: "GetFile",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				f, err := c.GetFile(ctx, 51)
+				return f, err
+			},
+			method: "GET", path: "/v1/files/51", reply: ok(fileJSON),
+			want: File{ID: 51, Name: "contract.pdf", FileName: "contract_51.pdf", FileSize: 11, FileType: "pdf", DealID: 11, ActiveFlag: true,
+				AddTime: Time{time.Date(2020, 2, 20, 14, 36, 35, 0, time.UTC)}, UpdateTime: Time{time.Date(2020, 2, 20, 14, 36, 31, 0, time.UTC)}},
+		},
+		{
 			name:   "DeleteFile",
 			call:   func(ctx context.Context, c *Client) (any, error) { return nil, c.DeleteFile(ctx, 51) },
 			method: "DELETE", path: "/v1/files/51", reply: ok(`{"id":51}`),

@@ -214,7 +214,17 @@ func TestSandboxEveryCall(t *testing.T) {
 	}
 	var files int
 	must("ListFiles", c.ListFiles(ctx, ListOptions{}, func(File) error { files++; return nil }))
+	gf, err := c.GetFile(ctx, fl.ID)
+	must("GetFile", err)
+	if gf.ID != fl.ID || gf.FileName != "contract.pdf" || gf.FileSize != int64(len(doc)) || gf.DealID != d.ID || !gf.ActiveFlag {
+		t.Errorf("GetFile %+v, uploaded %+v", gf, fl)
+	}
 	must("DeleteFile", c.DeleteFile(ctx, fl.ID))
+	gf, err = c.GetFile(ctx, fl.ID)
+	must("GetFile after DeleteFile", err)
+	if gf.ID != fl.ID || gf.ActiveFlag {
+		t.Errorf("GetFile after DeleteFile %+v, want ActiveFlag false", gf)
+	}
 
 	must("DeleteActivity", c.DeleteActivity(ctx, a.ID))
 	must("DeleteDeal", c.DeleteDeal(ctx, d.ID))

@@ -156,3 +156,11 @@ func (c *Client) ListFiles(ctx context.Context, opt ListOptions, fn func(File) e
 func (c *Client) DeleteFile(ctx context.Context, id int) error {
 	return deleteOne(ctx, c, itemPath(filesPath, id))
 }
+
+// GetFile returns file id (a deleted one with ActiveFlag false); a missing
+// one is *NotFoundError.
+func (c *Client) GetFile(ctx context.Context, id int) (File, error) {
+	var out one[File]
+	err := c.do(ctx, call{method: http.MethodGet, path: itemPath(filesPath, id)}, &out)
+	return out.Data, err
+}

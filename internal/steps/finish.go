@@ -218,7 +218,7 @@ func (d *Deps) Approval(ctx context.Context, in ApprovalInput) (ApprovalOutput, 
 
 // RollbackInput is a batch of a rollback (its Limit caps the entries one
 // invocation undoes; the output's More says whether any are left, and the
-// state machine comes back).
+// state machine comes back with the output's Before).
 type RollbackInput struct {
 	migrate.RollbackInput
 	Config string `json:"config,omitempty"`
@@ -241,9 +241,9 @@ func (d *Deps) Rollback(ctx context.Context, in RollbackInput) (RollbackOutput, 
 	out, err := e.Rollback(ctx, in.RollbackInput)
 	var budget *pipedrive.BudgetExhaustedError
 	if errors.As(err, &budget) {
-		res := RollbackOutput{BudgetExhausted: true, ResumeAt: budget.ResumeAt.UTC().Format(time.RFC3339)}
-		res.MigrationID, res.More = in.MigrationID, true
-		return res, nil
+		// out says how far it got: the state machine waits, then carries
+		// on from out.Before.
+		return RollbackOutput{RollbackOutput: out, BudgetExhausted: true, ResumeAt: budget.ResumeAt.UTC().Format(time.RFC3339)}, nil
 	}
 	return RollbackOutput{RollbackOutput: out}, named(err)
 }

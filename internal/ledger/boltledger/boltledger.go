@@ -302,7 +302,16 @@ func (s *Store) Update(ctx context.Context, from ledger.Status, e ledger.Entry) 
 // Store; an entry begun during the listing is not listed. It returns fn's
 // first error, or ctx's error once ctx is done.
 func (s *Store) List(ctx context.Context, migrationName string, fn func(ledger.Entry) error) error {
+	return s.ListBefore(ctx, migrationName, 0, fn)
+}
+
+// ListBefore is List of the entries whose Seq is below before (all of them
+// when before <= 0).
+func (s *Store) ListBefore(ctx context.Context, migrationName string, before int64, fn func(ledger.Entry) error) error {
 	var below []byte // the lowest Seq key listed so far; nil before the first batch
+	if before > 0 {
+		below = seqKey(before)
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("boltledger: list %s: %w", migrationName, err)

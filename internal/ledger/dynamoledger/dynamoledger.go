@@ -207,6 +207,13 @@ func (s *Store) Update(ctx context.Context, from ledger.Status, e ledger.Entry) 
 // the by_seq index page by page; fn may write to the Store. It returns fn's
 // first error, or the error of a failed query (including ctx's).
 func (s *Store) List(ctx context.Context, migration string, fn func(ledger.Entry) error) error {
+	return s.ListBefore(ctx, migration, 0, fn)
+}
+
+// ListBefore is List of the entries whose Seq is below before (all of them
+// when before <= 0): the key condition starts the query there, so the
+// entries above it are not read (nor paid for).
+func (s *Store) ListBefore(ctx context.Context, migration string, before int64, fn func(ledger.Entry) error) error {
 	in := &dynamodb.QueryInput{
 		TableName:                 &s.table,
 		IndexName:                 aws.String(IndexBySeq),
@@ -215,6 +222,11 @@ func (s *Store) List(ctx context.Context, migration string, fn func(ledger.Entry
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: migration}},
 		ScanIndexForward:          aws.Bool(false),
 		ConsistentRead:            aws.Bool(true),
+	}
+	if before > 0 {
+		in.KeyConditionExpression = aws.String("#pk = :pk AND #seq < :before")
+		in.ExpressionAttributeNames["#seq"] = attrSeq
+		in.ExpressionAttributeValues[":before"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(before, 10)}
 	}
 	if s.pageSize > 0 {
 		in.Limit = aws.Int32(s.pageSize)

@@ -47,6 +47,8 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) ledger.Store)
 		{"ListLarge", testListLarge},
 		{"ListStopsOnError", testListStopsOnError},
 		{"ListCallbackMayWrite", testListCallbackMayWrite},
+		{"ListBefore", testListBefore},
+		{"ListBeforeResumes", testListBeforeResumes},
 		{"Meta", testMeta},
 		{"MetaSeparateFromEntries", testMetaSeparateFromEntries},
 		{"ConcurrentBeginSameKey", testConcurrentBeginSameKey},
@@ -882,4 +884,123 @@ func RunBeginCommitBenchmark(b *testing.B, s ledger.Store) {
 			}
 		}
 	})
+}
+
+// testListBefore: only entries below the given Seq, newest first, of that
+// migration only; zero or less lists them all.
+func testListBefore(t *testing.T, s ledger.Store) {
+	ctx := context.Background()
+	var seqs []int64
+	for i := range 12 {
+		seqs = append(seqs, mustBegin(t, s, entry("m1", fmt.Sprintf("k%02d", i))).Seq)
+		mustBegin(t, s, entry("m1-other", fmt.Sprintf("k%02d", i)))
+	}
+	list := func(before int64) []int64 {
+		t.Helper()
+		var got []int64
+		if err := s.ListBefore(ctx, "m1", before, func(e ledger.Entry) error {
+			if e.Migration != "m1" {
+				t.Errorf("ListBefore(m1, %d) gave an entry of %q", before, e.Migration)
+			}
+			got = append(got, e.Seq)
+			return nil
+		}); err != nil {
+			t.Fatalf("ListBefore(m1, %d): %v", before, err)
+		}
+		return got
+	}
+	all := slices.Clone(seqs)
+	slices.Reverse(all)
+	for _, tc := range []struct {
+		before int64
+		want   []int64
+	}{
+		{0, all},
+		{-1, all},
+		{seqs[11] + 1, all},
+		{seqs[11] + 100, all},
+		{seqs[11], all[1:]},
+		{seqs[6], all[6:]},
+		{seqs[1], all[11:]},
+		{seqs[0], nil},
+	} {
+		if got := list(tc.before); !slices.Equal(got, tc.want) {
+			t.Errorf("ListBefore(m1, %d) = %v, want %v", tc.before, got, tc.want)
+		}
+	}
+	if got := listBeforeKeys(t, s, "m2", 5); len(got) != 0 {
+		t.Errorf("ListBefore of a migration with no entries = %v, want none", got)
+	}
+}
+
+// testListBeforeResumes is how a rollback in batches reads the ledger: list
+// until a batch is full, stop, and carry on below the last Seq read, over
+// more entries than a page of the stores run with small pages; every
+// entry is read once.
+func testListBeforeResumes(t *testing.T, s ledger.Store) {
+	ctx := context.Background()
+	const n, batch = 100, 13
+	for i := range n {
+		e := mustBegin(t, s, entry("big", fmt.Sprintf("k%03d", i)))
+		mustUpdate(t, s, ledger.StatusPending, commit(e, int64(i+1)))
+	}
+	full := errors.New("batch full")
+	seen := map[string]bool{}
+	var order []int64
+	before, batches := int64(0), 0
+	for {
+		read := 0
+		err := s.ListBefore(ctx, "big", before, func(e ledger.Entry) error {
+			if read == batch {
+				return full
+			}
+			read++
+			if seen[e.Key] {
+				t.Fatalf("%s read twice", e.Key)
+			}
+			seen[e.Key] = true
+			order = append(order, e.Seq)
+			before = e.Seq
+			e.Status = ledger.StatusRolledBack
+			return s.Update(ctx, ledger.StatusWritten, e)
+		})
+		batches++
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, full) {
+			t.Fatalf("ListBefore(big, %d): %v", before, err)
+		}
+		if batches > n {
+			t.Fatal("ListBefore does not move on")
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("read %d entries in %d batches, want %d", len(seen), batches, n)
+	}
+	if want := (n + batch - 1) / batch; batches != want && batches != want+1 {
+		t.Errorf("%d batches, want %d", batches, want)
+	}
+	for i := 1; i < len(order); i++ {
+		if order[i] >= order[i-1] {
+			t.Fatalf("Seq %d after %d, want decreasing across batches", order[i], order[i-1])
+		}
+	}
+	for _, e := range listAll(t, s, "big") {
+		if e.Status != ledger.StatusRolledBack {
+			t.Errorf("%s is %s after the batches, want rolled_back", e.Key, e.Status)
+		}
+	}
+}
+
+func listBeforeKeys(t testing.TB, s ledger.Store, migration string, before int64) []string {
+	t.Helper()
+	var got []string
+	if err := s.ListBefore(context.Background(), migration, before, func(e ledger.Entry) error {
+		got = append(got, e.Key)
+		return nil
+	}); err != nil {
+		t.Fatalf("ListBefore(%s, %d): %v", migration, before, err)
+	}
+	return got
 }

@@ -123,12 +123,20 @@ func (s *Store) Update(ctx context.Context, from ledger.Status, e ledger.Entry) 
 // snapshot taken when it is called, so fn may write to the Store. It returns
 // fn's first error, or ctx's error once ctx is done.
 func (s *Store) List(ctx context.Context, migration string, fn func(ledger.Entry) error) error {
+	return s.ListBefore(ctx, migration, 0, fn)
+}
+
+// ListBefore calls fn with a copy of every entry of the migration whose Seq
+// is below before (every entry when before <= 0), newest first.
+func (s *Store) ListBefore(ctx context.Context, migration string, before int64, fn func(ledger.Entry) error) error {
 	s.mu.Lock()
 	var entries []ledger.Entry
 	if m := s.migration(migration, false); m != nil {
 		entries = make([]ledger.Entry, 0, len(m.entries))
 		for _, e := range m.entries {
-			entries = append(entries, e)
+			if before <= 0 || e.Seq < before {
+				entries = append(entries, e)
+			}
 		}
 	}
 	s.mu.Unlock()

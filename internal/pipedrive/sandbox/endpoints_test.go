@@ -419,9 +419,23 @@ func TestV1Endpoints(t *testing.T) {
 	if l := f.must("GET", "/v1/files?limit=100", nil).list(); len(l) != 1 {
 		t.Errorf("files = %d", len(l))
 	}
-	f.must("DELETE", fmt.Sprint("/v1/files/", num(fl["id"])), nil)
+	filePath := fmt.Sprint("/v1/files/", num(fl["id"]))
+	got := f.must("GET", filePath, nil).data()
+	if num(got["id"]) != num(fl["id"]) || got["file_name"] != "contract.pdf" || got["name"] != "contract.pdf" ||
+		num(got["file_size"]) != len(content) || got["file_type"] != "pdf" || num(got["deal_id"]) != deal ||
+		got["deal_name"] != "Purchase" || got["active_flag"] != true || got["add_time"] != fl["add_time"] {
+		t.Errorf("GET file = %v, uploaded %v", got, fl)
+	}
+	f.must("DELETE", filePath, nil)
 	if l := f.must("GET", "/v1/files", nil).list(); len(l) != 0 {
 		t.Errorf("deleted file listed")
+	}
+	if got := f.must("GET", filePath, nil).data(); num(got["id"]) != num(fl["id"]) || got["active_flag"] != false || got["file_name"] != "contract.pdf" {
+		t.Errorf("GET deleted file = %v, want it with active_flag false", got)
+	}
+	if r := f.do("GET", "/v1/files/999", nil); r.status != http.StatusNotFound || r.body["success"] != false ||
+		!strings.Contains(r.errMsg(), "File") || r.body["error_info"] == nil || r.body["data"] != nil {
+		t.Errorf("GET never-created file = %d %s, want 404 with the error envelope", r.status, r.raw)
 	}
 
 	p := f.must("POST", fmt.Sprintf("/v1/deals/%d/participants", deal), map[string]any{"person_id": person}).data()

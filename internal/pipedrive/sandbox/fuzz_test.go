@@ -259,6 +259,8 @@ func buildWorld() (*fuzzWorld, error) {
 	_, err = c.UploadFile(ctx, pipedrive.FileInput{Name: "Plan.PNG", Body: strings.NewReader("\x89PNG"), Size: 4, DealID: d3.ID})
 	must("UploadFile 3", err)
 	must("ListFiles", c.ListFiles(ctx, pipedrive.ListOptions{}, func(pipedrive.File) error { return nil }))
+	_, err = c.GetFile(ctx, fl.ID)
+	must("GetFile", err)
 
 	// A second item of every kind, deleted, so that the company holds
 	// deleted items as Pipedrive keeps them.
@@ -319,6 +321,7 @@ func buildWorld() (*fuzzWorld, error) {
 		fuzzReq{"GET", "/api/v2/deals", "status=won&sort_by=add_time", "", nil},
 		fuzzReq{"GET", "/api/v2/activities", "done=true&sort_by=due_date&sort_direction=desc", "", nil},
 		fuzzReq{"GET", "/v1/files", "sort=update_time DESC&start=1&limit=1", "", nil},
+		fuzzReq{"GET", fmt.Sprintf("/v1/files/%d", fl2.ID), "", "", nil},
 		fuzzReq{"GET", "/api/v2/dealFields/" + sb.st.Fields["deal"][0].Key, "", "", nil},
 		fuzzReq{"GET", "/api/v2/personFields/name", "", "", nil},
 		fuzzReq{"GET", "/v1/users/me", "api_token=wrong", "", nil},

@@ -191,3 +191,31 @@ func TestMeterMatchesCosts(t *testing.T) {
 		t.Errorf("meter = %+v", m)
 	}
 }
+
+// TestSetDailyBudget: a budget set part-way through the day counts what
+// was spent already; zero goes back to the plan's.
+func TestSetDailyBudget(t *testing.T) {
+	d := newDirect(t, Options{Plan: "lite", Seats: 1})
+	d.clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	for range 5 {
+		if rec := d.get("/v1/users/me"); rec.Code != 200 {
+			t.Fatalf("before the change = %d", rec.Code)
+		}
+	}
+	d.sb.SetDailyBudget(14) // 10 spent: two more /v1/users/me (2 tokens each)
+	if got := d.sb.DailyBudget(); got != 14 {
+		t.Errorf("DailyBudget = %d, want 14", got)
+	}
+	for i := range 2 {
+		if rec := d.get("/v1/users/me"); rec.Code != 200 || rec.Header().Get(HeaderDailyLimit) != "14" {
+			t.Fatalf("request %d within the new budget = %d (daily limit %s)", i+1, rec.Code, rec.Header().Get(HeaderDailyLimit))
+		}
+	}
+	if rec := d.get("/v1/users/me"); rec.Code != 429 || rec.Header().Get(HeaderDailyRemaining) != "0" {
+		t.Errorf("past the new budget = %d (remaining %s), want 429", rec.Code, rec.Header().Get(HeaderDailyRemaining))
+	}
+	d.sb.SetDailyBudget(0)
+	if rec := d.get("/v1/users/me"); rec.Code != 200 || rec.Header().Get(HeaderDailyLimit) != "30000" {
+		t.Errorf("back on the plan's budget = %d (daily limit %s)", rec.Code, rec.Header().Get(HeaderDailyLimit))
+	}
+}

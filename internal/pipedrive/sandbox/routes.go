@@ -32,6 +32,7 @@ func init() {
 	routes["DELETE /v1/notes/{id}"] = deleteNote
 	routes["GET /v1/files"] = listFiles
 	routes["POST /v1/files"] = addFile
+	routes["GET /v1/files/{id}"] = getFile
 	routes["DELETE /v1/files/{id}"] = deleteFile
 	routes["GET /v1/deals/{id}/participants"] = listParticipants
 	routes["POST /v1/deals/{id}/participants"] = addParticipant

@@ -253,6 +253,15 @@ func (s *Sandbox) Snapshot() State {
 	return s.st.clone()
 }
 
+// SetDailyBudget replaces the daily token budget from now on, as a company
+// changing plan or seats would; zero or less goes back to the plan's. What
+// was spent today still counts.
+func (s *Sandbox) SetDailyBudget(tokens int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opt.DailyBudget = max(tokens, 0)
+}
+
 // DailyBudget is the company's token budget per day.
 func (s *Sandbox) DailyBudget() int {
 	if s.opt.DailyBudget > 0 {

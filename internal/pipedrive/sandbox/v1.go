@@ -279,6 +279,17 @@ func listFiles(s *Sandbox, c *call) *reply {
 	return okWith(data, map[string]any{"pagination": pg})
 }
 
+// getFile answers a file, a deleted one too (with active_flag false), as
+// GET /v1/files/{id} (GetFileResponse) does.
+func getFile(s *Sandbox, c *call) *reply {
+	id, _ := idParam(c, 2)
+	f := s.st.Items[kFiles][id]
+	if f == nil {
+		return notFound("File")
+	}
+	return ok(s.renderFile(f))
+}
+
 func deleteFile(s *Sandbox, c *call) *reply {
 	id, _ := idParam(c, 2)
 	f := s.st.live(kFiles, id)
