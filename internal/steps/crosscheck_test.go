@@ -265,8 +265,9 @@ func TestCrossCheckLocalStepFunctions(t *testing.T) {
 // TestCrossCheckConcurrentLoads: a larger export, several chunks per kind,
 // loaded concurrently (MaxConcurrencyPath), with the approvals answered
 // through .waitForTaskToken: a sample that waits for its approval, the
-// full run with three loads at once, and a rollback that previews, waits
-// for its approval, then undoes in batches.
+// full run with three loads at once, and a rollback that previews in
+// batches, waits for its approval, then undoes in batches, each batch
+// carrying on below the last (the reports and their parts compared too).
 func TestCrossCheckConcurrentLoads(t *testing.T) {
 	t.Parallel() // its own worlds, and mostly waiting on node
 	c := newCrossWorlds(t, worldOptions{}, 120)
@@ -281,8 +282,9 @@ func TestCrossCheckConcurrentLoads(t *testing.T) {
 	} {
 		c.run(r)
 	}
-	if c.emb.entered("Approval") != 1 || c.emb.entered("Undo") < 2 {
-		t.Errorf("the rollback entered Approval %d times, Undo %d; want the approval, then batches", c.emb.entered("Approval"), c.emb.entered("Undo"))
+	if c.emb.entered("Preview") < 2 || c.emb.entered("Approval") != 1 || c.emb.entered("Undo") < 2 {
+		t.Errorf("the rollback entered Preview %d times, Approval %d, Undo %d; want a dry run in batches, the approval, then batches",
+			c.emb.entered("Preview"), c.emb.entered("Approval"), c.emb.entered("Undo"))
 	}
 	if n := c.loc.liveDeals(); n != 0 {
 		t.Errorf("after the rollback, %d live deals", n)
@@ -332,8 +334,24 @@ func TestCrossCheckDailyBudget(t *testing.T) {
 	c := newCrossWorlds(t, worldOptions{plan: "growth", dailyBudget: 1200}, 12)
 	c.run(crossRun{name: "full-1", file: "statemachine/migrate.asl.json", def: statemachine.Migrate, strict: true,
 		input: Execution{MigrationID: "firm", Export: "exports/first", Mode: ModeFull, Approved: true, Concurrency: 1}})
-	if waits := c.emb.enteredPrefix("Wait for the budget"); waits == 0 {
+	waits := c.emb.enteredPrefix("Wait for the budget")
+	if waits == 0 {
 		t.Errorf("no wait for the budget; it should have run out")
+	}
+	// The rollback too, on a smaller budget: its dry run and its undo stop
+	// at the budget, wait, and carry on below the ledger Seq where they
+	// stopped.
+	for _, w := range []*world{c.emb, c.loc} {
+		w.sb.SetDailyBudget(400)
+	}
+	c.run(crossRun{name: "rollback-1", file: "statemachine/rollback.asl.json", def: statemachine.Rollback, approve: true,
+		input: map[string]any{"migration_id": "firm", "limit": 50}})
+	preview := c.emb.entered("Wait for the budget to preview")
+	if undo := c.emb.enteredPrefix("Wait for the budget") - waits - preview; preview == 0 || undo == 0 {
+		t.Errorf("the rollback's dry run waited for the budget %d times, its undo %d; want both to run out", preview, undo)
+	}
+	if n := c.loc.liveDeals(); n != 0 {
+		t.Errorf("after the rollback, %d live deals", n)
 	}
 	if !c.emb.clock.Now().Equal(c.loc.clock.Now()) {
 		t.Errorf("the virtual clocks differ at the end: embedded %v, local %v", c.emb.clock.Now(), c.loc.clock.Now())
