@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ import (
 	"github.com/conveyor-migrate/conveyor/internal/blob/fileblob"
 	"github.com/conveyor-migrate/conveyor/internal/clock"
 	"github.com/conveyor-migrate/conveyor/internal/extract"
+	"github.com/conveyor-migrate/conveyor/internal/ledger"
 	"github.com/conveyor-migrate/conveyor/internal/ledger/memledger"
 	"github.com/conveyor-migrate/conveyor/internal/mapping"
 	"github.com/conveyor-migrate/conveyor/internal/migrate"
@@ -392,7 +394,8 @@ func memRunAll(b *testing.B, dir string) []memResult {
 	if err != nil {
 		b.Fatal(err)
 	}
-	deps := &Deps{Store: store, Ledger: memledger.New(), Plan: "ultimate", Seats: 1, Now: vc.Now,
+	led := &readCounter{Store: memledger.New()}
+	deps := &Deps{Store: store, Ledger: led, Plan: "ultimate", Seats: 1, Now: vc.Now,
 		Pipedrive: func(ctx context.Context, workers int) (*pipedrive.Client, error) {
 			return pipedrive.New(pipedrive.Config{BaseURL: srv.URL, Token: testToken, Plan: "ultimate", Workers: workers,
 				HTTPClient: httpc, Now: vc.Now, Sleep: vc.Sleep})
@@ -437,21 +440,40 @@ func memRunAll(b *testing.B, dir string) []memResult {
 		return "", err
 	})
 
-	// The rollback, a batch at a time, newest write first.
+	// The rollback, a batch at a time, newest write first, each batch
+	// carrying on below the last, as the state machine calls it.
+	entries := 0
+	if err := deps.Ledger.List(ctx, memMigration, func(ledger.Entry) error { entries++; return nil }); err != nil {
+		b.Fatal(err)
+	}
+	led.read.Store(0)
+	meter := sb.Meter()
+	var before int64
+	batches := 0
 	for batch := 1; ; batch++ {
 		var out RollbackOutput
 		m.invoke("rollback", fmt.Sprintf("batch %d of %d entries", batch, memRollbackBatch), batch <= memMeasuredChunks || batch%25 == 0, func() (string, error) {
 			var err error
-			out, err = deps.Rollback(ctx, RollbackInput{RollbackInput: migrate.RollbackInput{MigrationID: memMigration, Apply: true, Limit: memRollbackBatch}})
+			out, err = deps.Rollback(ctx, RollbackInput{RollbackInput: migrate.RollbackInput{MigrationID: memMigration, Apply: true, Limit: memRollbackBatch, Before: before}})
 			return out.ResumeAt, err
 		})
 		if out.Flagged != 0 || out.Unknown != 0 {
 			b.Fatalf("rollback batch %d: %+v", batch, out.RollbackOutput)
 		}
+		before, batches = out.Before, batch
 		if !out.More && !out.BudgetExhausted {
+			if undone := out.Deleted + out.Restored + out.AlreadyGone + out.Unchanged; undone != entries {
+				b.Fatalf("the rollback undid %d of %d entries: %+v", undone, entries, out.RollbackOutput)
+			}
 			break
 		}
 	}
+	after := sb.Meter()
+	b.Logf("rollback: %d entries in %d batches; %d ledger entries read (%.3f a ledger entry); %d requests, %d tokens (%.2f tokens an entry)",
+		entries, batches, led.read.Load(), float64(led.read.Load())/float64(entries), after.Requests-meter.Requests,
+		after.Tokens-meter.Tokens, float64(after.Tokens-meter.Tokens)/float64(entries))
+	b.ReportMetric(float64(led.read.Load())/float64(entries), "rollback-ledger-reads/entry")
+	b.ReportMetric(float64(after.Tokens-meter.Tokens)/float64(entries), "rollback-tokens/entry")
 
 	// The trigger: an uploaded manifest, then the delta schedule.
 	h := &trigger.Handler{SFN: memSFN{}, StateMachineARN: "arn:aws:states:eu-west-2:111122223333:stateMachine:conveyor-migrate",
@@ -745,4 +767,21 @@ func memWriteDocument(path string, size int64, compressible bool, seed uint64) (
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// readCounter counts the ledger entries listings hand out.
+type readCounter struct {
+	ledger.Store
+	read atomic.Int64
+}
+
+func (c *readCounter) List(ctx context.Context, migration string, fn func(ledger.Entry) error) error {
+	return c.ListBefore(ctx, migration, 0, fn)
+}
+
+func (c *readCounter) ListBefore(ctx context.Context, migration string, before int64, fn func(ledger.Entry) error) error {
+	return c.Store.ListBefore(ctx, migration, before, func(e ledger.Entry) error {
+		c.read.Add(1)
+		return fn(e)
+	})
 }

@@ -5,10 +5,8 @@
 package memledger
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -27,8 +25,13 @@ type Store struct {
 type migration struct {
 	seq     int64
 	entries map[string]ledger.Entry
-	meta    map[string][]byte
+	// bySeq[i] is the key of the entry with Seq i+1.
+	bySeq []string
+	meta  map[string][]byte
 }
+
+// listBatch is how many entries a listing copies per hold of the lock.
+const listBatch = 256
 
 var _ ledger.Store = (*Store)(nil)
 
@@ -69,6 +72,7 @@ func (s *Store) Begin(ctx context.Context, e ledger.Entry) (ledger.Entry, error)
 	m.seq++
 	e.Seq = m.seq
 	m.entries[e.Key] = e
+	m.bySeq = append(m.bySeq, e.Key)
 	return record.CloneEntry(e), nil
 }
 
@@ -119,37 +123,49 @@ func (s *Store) Update(ctx context.Context, from ledger.Status, e ledger.Entry) 
 	return nil
 }
 
-// List calls fn for every entry of the migration, newest Seq first, on a
-// snapshot taken when it is called, so fn may write to the Store. It returns
-// fn's first error, or ctx's error once ctx is done.
+// List calls fn for every entry of the migration, newest Seq first. It
+// copies the entries a batch at a time and calls fn without the lock held,
+// so fn may write to the Store; an entry begun during the listing is not
+// listed. It returns fn's first error, or ctx's error once ctx is done.
 func (s *Store) List(ctx context.Context, migration string, fn func(ledger.Entry) error) error {
 	return s.ListBefore(ctx, migration, 0, fn)
 }
 
-// ListBefore calls fn with a copy of every entry of the migration whose Seq
-// is below before (every entry when before <= 0), newest first.
+// ListBefore is List of the entries whose Seq is below before (all of them
+// when before <= 0). It reads only those: the cost is in what it lists.
 func (s *Store) ListBefore(ctx context.Context, migration string, before int64, fn func(ledger.Entry) error) error {
-	s.mu.Lock()
-	var entries []ledger.Entry
-	if m := s.migration(migration, false); m != nil {
-		entries = make([]ledger.Entry, 0, len(m.entries))
-		for _, e := range m.entries {
-			if before <= 0 || e.Seq < before {
-				entries = append(entries, e)
-			}
-		}
+	next := int64(-1) // the Seq to list next; -1 before the first batch
+	if before > 0 {
+		next = before - 1
 	}
-	s.mu.Unlock()
-	slices.SortFunc(entries, func(a, b ledger.Entry) int { return cmp.Compare(b.Seq, a.Seq) })
-	for _, e := range entries {
+	batch := make([]ledger.Entry, 0, listBatch)
+	for {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("memledger: list %s: %w", migration, err)
 		}
-		if err := fn(record.CloneEntry(e)); err != nil {
-			return err
+		batch = batch[:0]
+		s.mu.Lock()
+		if m := s.migration(migration, false); m != nil {
+			if next < 0 || next > int64(len(m.bySeq)) {
+				next = int64(len(m.bySeq))
+			}
+			for ; next >= 1 && len(batch) < listBatch; next-- {
+				batch = append(batch, record.CloneEntry(m.entries[m.bySeq[next-1]]))
+			}
+		}
+		s.mu.Unlock()
+		for _, e := range batch {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("memledger: list %s: %w", migration, err)
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(batch) < listBatch {
+			return nil
 		}
 	}
-	return nil
 }
 
 // PutMeta stores a copy of value under name, replacing any earlier value.
