@@ -51,6 +51,7 @@ func deleteField(s *Sandbox, c *call) *reply {
 		s.st.Items[coll] = map[int]*Entity{}
 	}
 	s.st.Items[coll][f.ID] = &Entity{ID: f.ID, Attrs: attrs, AddTime: f.AddTime, UpdateTime: now, Deleted: true, DeleteTime: &now}
+	delete(s.st.byID, coll) // an entity of that id may have been there: sorted reads the map again
 	return ok(renderField(f))
 }
 

@@ -47,6 +47,12 @@ type State struct {
 	// LastFieldID and LastOptionID number fields and enum/set options.
 	LastFieldID  int `json:"last_field_id"`
 	LastOptionID int `json:"last_option_id"`
+
+	// byID caches each kind's entities in id order for sorted, so that a
+	// listing does not sort the whole kind for every page. Entities are
+	// never removed, so a kind's cache is stale exactly when its count
+	// differs; the one place that replaces an entity drops it.
+	byID map[string][]*Entity
 }
 
 // Entity is one Pipedrive item. Attrs holds its properties with the
@@ -136,14 +142,27 @@ func (st *State) live(kind string, id int) *Entity {
 }
 
 // sorted returns a kind's entities by id, deleted ones too if asked.
+// The slice is the caller's to keep and reorder.
 func (st *State) sorted(kind string, withDeleted bool) []*Entity {
-	out := make([]*Entity, 0, len(st.Items[kind]))
-	for _, e := range st.Items[kind] {
+	items := st.Items[kind]
+	all := st.byID[kind]
+	if len(all) != len(items) {
+		all = make([]*Entity, 0, len(items))
+		for _, e := range items {
+			all = append(all, e)
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+		if st.byID == nil {
+			st.byID = map[string][]*Entity{}
+		}
+		st.byID[kind] = all
+	}
+	out := make([]*Entity, 0, len(all))
+	for _, e := range all {
 		if withDeleted || !e.Deleted {
 			out = append(out, e)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 
