@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 
+	"github.com/conveyor-migrate/conveyor/internal/ledger"
 	pp "github.com/conveyor-migrate/conveyor/internal/perfectportal"
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive"
 	"github.com/conveyor-migrate/conveyor/internal/pipedrive/sandbox"
@@ -93,6 +95,50 @@ func TestEndToEndVerify(t *testing.T) {
 	e.getJSON(t, vm.Report, &rep)
 	if len(rep.Mismatches) != 1 || rep.Mismatches[0].Field != "title" || rep.Mismatches[0].Got != "Edited by hand" {
 		t.Errorf("mismatches = %+v; want the title", rep.Mismatches)
+	}
+
+	// Someone deletes an activity, a note and a file in Pipedrive: verify
+	// names each as missing, and the rest of its kind as found.
+	deleted := map[string]string{} // kind → ledger key
+	if err := e.Ledger.List(ctx, testMigration, func(en ledger.Entry) error {
+		if en.Status != ledger.StatusWritten || en.Op != ledger.OpCreate || deleted[en.TargetKind] != "" {
+			return nil
+		}
+		var err error
+		switch en.TargetKind {
+		case "activity":
+			err = e.Pipedrive.DeleteActivity(ctx, int(en.TargetID))
+		case "note":
+			err = e.Pipedrive.DeleteNote(ctx, int(en.TargetID))
+		case "file":
+			err = e.Pipedrive.DeleteFile(ctx, int(en.TargetID))
+		default:
+			return nil
+		}
+		deleted[en.TargetKind] = en.Key
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(deleted) != 3 {
+		t.Fatalf("deleted %v; want an activity, a note and a file", deleted)
+	}
+	_, err = e.Verify(ctx, VerifyInput{MigrationID: testMigration, Manifest: e.manifest})
+	if !errors.As(err, &vm) || vm.Missing != 3 || vm.Mismatches != 1 {
+		t.Fatalf("verify after deletes: %v; want 3 missing and the one mismatch", err)
+	}
+	rep = VerifyReport{}
+	e.getJSON(t, vm.Report, &rep)
+	want := []string{deleted["activity"], deleted["note"], deleted["file"]}
+	slices.Sort(want)
+	if !slices.Equal(rep.Missing, want) {
+		t.Errorf("missing = %v; want %v", rep.Missing, want)
+	}
+	for _, kind := range []string{"activity", "note", "file"} {
+		k, c := rep.Kinds[kind], clean.Kinds[kind]
+		if k == nil || k.Written != c.Written || k.Found != c.Found-1 || k.Matching != c.Matching-1 {
+			t.Errorf("%s after a delete: %+v; want %+v less one found and matching", kind, k, c)
+		}
 	}
 }
 

@@ -101,13 +101,13 @@ func (e *Env) Verify(ctx context.Context, in VerifyInput) (VerifyOutput, error) 
 	if err != nil {
 		return VerifyOutput{}, err
 	}
-	v := &verifier{e: e, ctx: ctx, in: in, m: transform.Mapper{Config: e.config(), Schema: TransformSchema(sm)},
+	v := &verifier{e: e, ctx: ctx, st: st, in: in, m: transform.Mapper{Config: e.config(), Schema: TransformSchema(sm)},
 		rep:  &VerifyReport{MigrationID: in.MigrationID, Kinds: map[string]*KindCheck{}, Completion: map[string]Completeness{}},
 		refs: &LedgerRefs{Ledger: e.Ledger, Migration: in.MigrationID, Owners: owners, ClientOrgs: map[string]string{}, Ctx: ctx}}
-	if err := v.load(st); err != nil {
+	if err := v.prepare(); err != nil {
 		return VerifyOutput{}, err
 	}
-	if err := v.run(st); err != nil {
+	if err := v.run(); err != nil {
 		return VerifyOutput{}, err
 	}
 	key := Prefix(in.MigrationID) + "verify.json"
@@ -129,61 +129,118 @@ func (e *Env) Verify(ctx context.Context, in VerifyInput) (VerifyOutput, error) 
 type verifier struct {
 	e    *Env
 	ctx  context.Context
+	st   *staged
 	in   VerifyInput
 	m    transform.Mapper
 	rep  *VerifyReport
 	refs *LedgerRefs
 
-	persons    map[int]pipedrive.Person
-	orgs       map[int]pipedrive.Organization
-	deals      map[int]pipedrive.Deal
-	activities map[int]pipedrive.Activity
-	notes      map[int]pipedrive.Note
-	files      map[int]pipedrive.File
-
 	wantMatters map[string]bool
 	wantPeople  map[string]bool
+	// deals holds each written matter's deal id, from the deals' pass, for
+	// the passes over its activities, notes and files.
+	deals map[string]int
 }
 
-// load lists the account once: every page of each kind.
-func (v *verifier) load(st *staged) error {
-	c := v.e.Pipedrive
-	v.persons, v.orgs, v.deals = map[int]pipedrive.Person{}, map[int]pipedrive.Organization{}, map[int]pipedrive.Deal{}
-	v.activities, v.notes, v.files = map[int]pipedrive.Activity{}, map[int]pipedrive.Note{}, map[int]pipedrive.File{}
-	steps := []struct {
-		what string
-		run  func() error
-	}{
-		{"persons", func() error {
-			return c.ListPersons(v.ctx, pipedrive.ListOptions{}, func(p pipedrive.Person) error { v.persons[p.ID] = p; return nil })
-		}},
-		{"organizations", func() error {
-			return c.ListOrganizations(v.ctx, pipedrive.ListOptions{}, func(o pipedrive.Organization) error { v.orgs[o.ID] = o; return nil })
-		}},
-		{"deals", func() error {
-			return c.ListDeals(v.ctx, pipedrive.DealListOptions{}, func(d pipedrive.Deal) error { v.deals[d.ID] = d; return nil })
-		}},
-		{"activities", func() error {
-			return c.ListActivities(v.ctx, pipedrive.ActivityListOptions{}, func(a pipedrive.Activity) error { v.activities[a.ID] = a; return nil })
-		}},
-		{"notes", func() error {
-			return c.ListNotes(v.ctx, pipedrive.NoteListOptions{}, func(n pipedrive.Note) error { v.notes[n.ID] = n; return nil })
-		}},
-		{"files", func() error {
-			return c.ListFiles(v.ctx, pipedrive.ListOptions{}, func(f pipedrive.File) error { v.files[f.ID] = f; return nil })
-		}},
+// expected is one record verify looks for: its ledger key, the payload the
+// source says it should hold (as JSON: smaller than the decoded payload,
+// and decoded only when its record comes by), and, for a link, the fields
+// the migration filled (its ledger entry's Previous): only those are the
+// migration's.
+type expected struct {
+	key    string
+	want   []byte
+	link   bool
+	filled json.RawMessage
+}
+
+// pending is one kind's expected records by Pipedrive id, waiting for the
+// kind's listing. Verify goes a kind at a time: it reads the staged export
+// for the kind's expected records, then lists the kind from Pipedrive and
+// checks each record as its page comes, keeping no listed record; what the
+// listing never brought is missing. So it holds one kind's expected
+// payloads at a time, not the account's records.
+type pending struct {
+	v    *verifier
+	kind string
+	byID map[int]expected
+	// more holds the second and later records expected of one id (two
+	// source records linked to one existing Pipedrive record); rare, so
+	// kept apart from byID to keep its entries small.
+	more map[int][]expected
+}
+
+func (v *verifier) pending(kind string) *pending {
+	return &pending{v: v, kind: kind, byID: map[int]expected{}, more: map[int][]expected{}}
+}
+
+// expect counts one expected record and, when the ledger has it written,
+// waits for its Pipedrive id; otherwise the key is missing.
+func (p *pending) expect(key string, want any) (bool, error) {
+	e, ok := p.v.written(p.kind, key)
+	if !ok {
+		return false, nil
 	}
-	for _, s := range steps {
-		if err := s.run(); err != nil {
-			return fromPipedrive("verify: list "+s.what, err)
+	return true, p.add(key, e, want)
+}
+
+// add waits for a written record's Pipedrive id.
+func (p *pending) add(key string, e ledger.Entry, want any) error {
+	data, err := json.Marshal(want)
+	if err != nil {
+		return fmt.Errorf("verify: %s %s: %w", p.kind, key, err)
+	}
+	x := expected{key: key, want: data, link: e.Op != ledger.OpCreate}
+	if x.link {
+		x.filled = e.Previous
+	}
+	id := int(e.TargetID)
+	if _, dup := p.byID[id]; dup {
+		p.more[id] = append(p.more[id], x)
+		return nil
+	}
+	p.byID[id] = x
+	return nil
+}
+
+// meet checks a listed record against what was expected of its id, and
+// returns how many expected records it answered (0 when none: a record
+// the migration did not write, or one already met).
+func (p *pending) meet(id int, got any) int {
+	x, ok := p.byID[id]
+	if !ok {
+		return 0
+	}
+	delete(p.byID, id)
+	p.v.check(p.kind, x, got)
+	more := p.more[id]
+	delete(p.more, id)
+	for _, x := range more {
+		p.v.check(p.kind, x, got)
+	}
+	return 1 + len(more)
+}
+
+// done counts what the listing never brought as missing.
+func (p *pending) done() {
+	for id, x := range p.byID {
+		p.v.rep.Missing = append(p.v.rep.Missing, x.key)
+		for _, x := range p.more[id] {
+			p.v.rep.Missing = append(p.v.rep.Missing, x.key)
 		}
 	}
+	p.byID, p.more = nil, nil
+}
+
+// prepare reads what the passes need besides each kind's records: a
+// sample's matters and people, and the clients' organisations.
+func (v *verifier) prepare() error {
 	if len(v.in.Matters) > 0 {
 		v.wantMatters, v.wantPeople = map[string]bool{}, map[string]bool{}
 		for _, id := range v.in.Matters {
 			v.wantMatters[id] = true
 		}
-		if err := st.eachMatter(v.ctx, func(rec *extract.MatterRecord) error {
+		if err := v.st.eachMatter(v.ctx, func(rec *extract.MatterRecord) error {
 			if v.wantMatters[rec.Matter.ID] {
 				for _, c := range rec.Clients {
 					v.wantPeople[ClientKey(c.ClientID)] = true
@@ -197,7 +254,7 @@ func (v *verifier) load(st *staged) error {
 			return err
 		}
 	}
-	return each(v.ctx, st, extract.KindClients, func(c *pp.Client) error {
+	return each(v.ctx, v.st, extract.KindClients, func(c *pp.Client) error {
 		if c.OrganisationID != "" {
 			v.refs.ClientOrgs[c.ID] = c.OrganisationID
 		}
@@ -234,24 +291,23 @@ func (v *verifier) entry(key string) (ledger.Entry, bool) {
 	return e, err == nil && e.Status == ledger.StatusWritten && e.TargetID != 0
 }
 
-// check compares one expected payload with the record Pipedrive holds.
+// check compares one expected record with the record Pipedrive holds.
 // For a link only the fields the migration filled are the migration's.
-func (v *verifier) check(kind, key string, want any, got any, found bool, e ledger.Entry) {
+func (v *verifier) check(kind string, x expected, got any) {
 	k := v.kind(kind)
-	if !found {
-		v.rep.Missing = append(v.rep.Missing, key)
-		return
-	}
 	k.Found++
 	before := len(v.rep.Mismatches)
-	if e.Op == ledger.OpCreate {
-		v.compare(key, "", toJSON(want), toJSON(got))
-	} else if len(e.Previous) > 0 {
+	var want any
+	_ = json.Unmarshal(x.want, &want)
+	if !x.link {
+		v.compare(x.key, "", want, toJSON(got))
+	} else if len(x.filled) > 0 {
 		var filled map[string]any
-		_ = json.Unmarshal(e.Previous, &filled)
-		w, g := toJSON(want).(map[string]any), toJSON(got).(map[string]any)
+		_ = json.Unmarshal(x.filled, &filled)
+		w, _ := want.(map[string]any)
+		g, _ := toJSON(got).(map[string]any)
 		for field := range filled {
-			v.compare(key, field, w[field], g[field])
+			v.compare(x.key, field, w[field], g[field])
 		}
 	}
 	if len(v.rep.Mismatches) == before {
@@ -328,26 +384,52 @@ func containsValue(list []any, want any) bool {
 
 func (v *verifier) wantPerson(key string) bool { return v.wantPeople == nil || v.wantPeople[key] }
 
-// run checks every kind in dependency order.
-func (v *verifier) run(st *staged) error {
+// run checks every kind in dependency order, a kind at a time.
+func (v *verifier) run() error {
+	c := v.e.Pipedrive
 	if v.wantMatters == nil {
-		if err := each(v.ctx, st, extract.KindOrganisations, func(o *pp.Organisation) error {
+		p := v.pending("organization")
+		if err := each(v.ctx, v.st, extract.KindOrganisations, func(o *pp.Organisation) error {
 			want, _, err := v.m.Organisation(*o)
 			if err != nil {
 				return err
 			}
-			e, ok := v.written("organization", OrganisationKey(o.ID))
-			if !ok {
-				return nil
-			}
-			got, found := v.orgs[int(e.TargetID)]
-			v.check("organization", OrganisationKey(o.ID), want, got, found, e)
-			return nil
+			_, err = p.expect(OrganisationKey(o.ID), want)
+			return err
 		}); err != nil {
 			return err
 		}
+		if err := c.ListOrganizations(v.ctx, pipedrive.ListOptions{}, func(o pipedrive.Organization) error {
+			p.meet(o.ID, o)
+			return nil
+		}); err != nil {
+			return fromPipedrive("verify: list organizations", err)
+		}
+		p.done()
 	}
-	if err := each(v.ctx, st, extract.KindClients, func(c *pp.Client) error {
+	if err := v.persons(); err != nil {
+		return err
+	}
+	for _, pass := range []func() error{v.dealsPass, v.activitiesPass, v.notesPass, v.filesPass} {
+		if err := pass(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// persons checks the clients and the referrers.
+func (v *verifier) persons() error {
+	p := v.pending("person")
+	expect := func(key string, want pipedrive.PersonInput) error {
+		if ok, err := p.expect(key, want); !ok || err != nil {
+			return err
+		}
+		v.complete("person.email", len(want.Emails) > 0, false)
+		v.complete("person.phone", len(want.Phones) > 0, false)
+		return nil
+	}
+	if err := each(v.ctx, v.st, extract.KindClients, func(c *pp.Client) error {
 		key := ClientKey(c.ID)
 		if !v.wantPerson(key) {
 			return nil
@@ -357,11 +439,11 @@ func (v *verifier) run(st *staged) error {
 		if err != nil {
 			return err
 		}
-		return v.person(key, want)
+		return expect(key, want)
 	}); err != nil {
 		return err
 	}
-	if err := each(v.ctx, st, extract.KindReferrers, func(r *pp.Referrer) error {
+	if err := each(v.ctx, v.st, extract.KindReferrers, func(r *pp.Referrer) error {
 		key := ReferrerKey(r.ID)
 		if !v.wantPerson(key) {
 			return nil
@@ -371,27 +453,177 @@ func (v *verifier) run(st *staged) error {
 		if err != nil {
 			return err
 		}
-		return v.person(key, want)
+		return expect(key, want)
 	}); err != nil {
 		return err
 	}
-	return st.eachMatter(v.ctx, func(rec *extract.MatterRecord) error {
+	if err := v.e.Pipedrive.ListPersons(v.ctx, pipedrive.ListOptions{}, func(got pipedrive.Person) error {
+		for range p.meet(got.ID, got) {
+			v.complete("person.email", false, len(got.Emails) > 0)
+			v.complete("person.phone", false, len(got.Phones) > 0)
+		}
+		return nil
+	}); err != nil {
+		return fromPipedrive("verify: list persons", err)
+	}
+	p.done()
+	return nil
+}
+
+// eachMatter calls fn with every matter verify checks.
+func (v *verifier) eachMatter(fn func(rec *extract.MatterRecord) error) error {
+	return v.st.eachMatter(v.ctx, func(rec *extract.MatterRecord) error {
 		if v.wantMatters != nil && !v.wantMatters[rec.Matter.ID] {
 			return nil
 		}
-		return v.matter(rec)
+		return fn(rec)
 	})
 }
 
-func (v *verifier) person(key string, want pipedrive.PersonInput) error {
-	e, ok := v.written("person", key)
-	if !ok {
+// dealsPass checks the matters' deals and keeps the written ones' ids for
+// the passes after it: a matter whose deal was not written has its
+// activities, notes and files counted with it, as missing.
+func (v *verifier) dealsPass() error {
+	p := v.pending("deal")
+	v.deals = map[string]int{}
+	if err := v.eachMatter(func(rec *extract.MatterRecord) error {
+		key := MatterKey(rec.Matter.ID)
+		e, ok := v.written("deal", key)
+		if !ok {
+			return nil
+		}
+		v.deals[rec.Matter.ID] = int(e.TargetID)
+		want, _, err := v.m.Deal(*rec, v.refs)
+		if err != nil {
+			return err
+		}
+		if err := p.add(key, e, want); err != nil {
+			return err
+		}
+		v.complete("deal.value", want.Value != nil, false)
 		return nil
+	}); err != nil {
+		return err
 	}
-	got, found := v.persons[int(e.TargetID)]
-	v.check("person", key, want, got, found, e)
-	v.complete("person.email", len(want.Emails) > 0, found && len(got.Emails) > 0)
-	v.complete("person.phone", len(want.Phones) > 0, found && len(got.Phones) > 0)
+	if err := v.e.Pipedrive.ListDeals(v.ctx, pipedrive.DealListOptions{}, func(got pipedrive.Deal) error {
+		for range p.meet(got.ID, got) {
+			v.complete("deal.value", false, got.Value != 0)
+		}
+		return nil
+	}); err != nil {
+		return fromPipedrive("verify: list deals", err)
+	}
+	p.done()
+	return nil
+}
+
+// activitiesPass checks the matters' activities that are not notes.
+func (v *verifier) activitiesPass() error {
+	p := v.pending("activity")
+	if err := v.eachMatter(func(rec *extract.MatterRecord) error {
+		dealID, ok := v.deals[rec.Matter.ID]
+		if !ok {
+			return nil
+		}
+		for _, a := range rec.Activities {
+			if transform.IsNote(a) {
+				continue
+			}
+			key := ActivityKey(a.ID)
+			e, ok := v.written("activity", key)
+			if !ok {
+				continue
+			}
+			want, _, err := v.m.Activity(a, dealID, v.refs)
+			if err != nil {
+				return err
+			}
+			want.Note = ""
+			if err := p.add(key, e, want); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := v.e.Pipedrive.ListActivities(v.ctx, pipedrive.ActivityListOptions{}, func(got pipedrive.Activity) error {
+		// Pipedrive answers due_time with seconds; the payload has none.
+		if len(got.DueTime) > 5 {
+			got.DueTime = got.DueTime[:5]
+		}
+		if len(got.Duration) > 5 {
+			got.Duration = got.Duration[:5]
+		}
+		p.meet(got.ID, got)
+		return nil
+	}); err != nil {
+		return fromPipedrive("verify: list activities", err)
+	}
+	p.done()
+	return nil
+}
+
+// notesPass checks the matters' activities that became notes.
+func (v *verifier) notesPass() error {
+	p := v.pending("note")
+	if err := v.eachMatter(func(rec *extract.MatterRecord) error {
+		dealID, ok := v.deals[rec.Matter.ID]
+		if !ok {
+			return nil
+		}
+		for _, a := range rec.Activities {
+			if !transform.IsNote(a) {
+				continue
+			}
+			key := ActivityKey(a.ID)
+			e, ok := v.written("note", key)
+			if !ok {
+				continue
+			}
+			want, _ := v.m.Note(a, dealID, v.refs)
+			if err := p.add(key, e, noteView(want.Content, want.DealID, want.AddTime)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := v.e.Pipedrive.ListNotes(v.ctx, pipedrive.NoteListOptions{}, func(got pipedrive.Note) error {
+		p.meet(got.ID, noteView(got.Content, got.DealID, got.AddTime.Time))
+		return nil
+	}); err != nil {
+		return fromPipedrive("verify: list notes", err)
+	}
+	p.done()
+	return nil
+}
+
+// filesPass checks that each matter's documents are attached to its deal.
+func (v *verifier) filesPass() error {
+	p := v.pending("file")
+	if err := v.eachMatter(func(rec *extract.MatterRecord) error {
+		dealID, ok := v.deals[rec.Matter.ID]
+		if !ok {
+			return nil
+		}
+		for _, d := range rec.Documents {
+			if _, err := p.expect(DocumentKey(d.ID, 1), map[string]any{"deal_id": dealID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := v.e.Pipedrive.ListFiles(v.ctx, pipedrive.ListOptions{}, func(got pipedrive.File) error {
+		p.meet(got.ID, got)
+		return nil
+	}); err != nil {
+		return fromPipedrive("verify: list files", err)
+	}
+	p.done()
 	return nil
 }
 
@@ -404,62 +636,4 @@ func (v *verifier) complete(field string, source, pipedrive bool) {
 		c.Pipedrive++
 	}
 	v.rep.Completion[field] = c
-}
-
-func (v *verifier) matter(rec *extract.MatterRecord) error {
-	key := MatterKey(rec.Matter.ID)
-	e, ok := v.written("deal", key)
-	if !ok {
-		return nil
-	}
-	want, _, err := v.m.Deal(*rec, v.refs)
-	if err != nil {
-		return err
-	}
-	got, found := v.deals[int(e.TargetID)]
-	v.check("deal", key, want, got, found, e)
-	v.complete("deal.value", want.Value != nil, found && got.Value != 0)
-	dealID := int(e.TargetID)
-	for _, a := range rec.Activities {
-		akey := ActivityKey(a.ID)
-		if transform.IsNote(a) {
-			ae, ok := v.written("note", akey)
-			if !ok {
-				continue
-			}
-			want, _ := v.m.Note(a, dealID, v.refs)
-			got, found := v.notes[int(ae.TargetID)]
-			wantView := map[string]any{"content": want.Content, "deal_id": want.DealID, "add_time": want.AddTime.UTC().Format("2006-01-02 15:04:05")}
-			gotView := map[string]any{"content": got.Content, "deal_id": got.DealID, "add_time": got.AddTime.UTC().Format("2006-01-02 15:04:05")}
-			v.check("note", akey, wantView, gotView, found, ae)
-			continue
-		}
-		ae, ok := v.written("activity", akey)
-		if !ok {
-			continue
-		}
-		want, _, err := v.m.Activity(a, dealID, v.refs)
-		if err != nil {
-			return err
-		}
-		got, found := v.activities[int(ae.TargetID)]
-		// Pipedrive answers due_time with seconds; the payload has none.
-		if found && len(got.DueTime) > 5 {
-			got.DueTime = got.DueTime[:5]
-		}
-		if found && len(got.Duration) > 5 {
-			got.Duration = got.Duration[:5]
-		}
-		want.Note = ""
-		v.check("activity", akey, want, got, found, ae)
-	}
-	for _, d := range rec.Documents {
-		fe, ok := v.written("file", DocumentKey(d.ID, 1))
-		if !ok {
-			continue
-		}
-		got, found := v.files[int(fe.TargetID)]
-		v.check("file", DocumentKey(d.ID, 1), map[string]any{"deal_id": dealID}, got, found, fe)
-	}
-	return nil
 }
