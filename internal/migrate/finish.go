@@ -147,7 +147,7 @@ func (e *Env) Finish(ctx context.Context, in FinishInput) (FinishOutput, error) 
 	if err != nil {
 		return FinishOutput{}, err
 	}
-	present, mark, err := exportKeys(ctx, st)
+	present, mark, err := exportKeys(ctx, st, in.Mode == "delta")
 	if err != nil {
 		return FinishOutput{}, err
 	}
@@ -209,9 +209,19 @@ func (e *Env) Watermark(ctx context.Context, migrationID string) (string, error)
 }
 
 // exportKeys returns the ledger keys of the records a staged export holds
-// (documents by "document/<id>/"), and its latest updated_at.
-func exportKeys(ctx context.Context, st *staged) (map[string]bool, time.Time, error) {
-	keys := map[string]bool{}
+// (documents by "document/<id>/"), when withKeys (a delta run, which needs
+// them to tell what is gone), and its latest updated_at. A full run needs
+// only the latter, and the keys are a map of every record in the export.
+func exportKeys(ctx context.Context, st *staged, withKeys bool) (map[string]bool, time.Time, error) {
+	var keys map[string]bool
+	if withKeys {
+		keys = map[string]bool{}
+	}
+	add := func(key string) {
+		if keys != nil {
+			keys[key] = true
+		}
+	}
 	var mark time.Time
 	seen := func(updated, created *time.Time) {
 		t := updated
@@ -223,38 +233,38 @@ func exportKeys(ctx context.Context, st *staged) (map[string]bool, time.Time, er
 		}
 	}
 	if err := each(ctx, st, extract.KindOrganisations, func(o *pp.Organisation) error {
-		keys[OrganisationKey(o.ID)] = true
+		add(OrganisationKey(o.ID))
 		seen(o.UpdatedAt, o.CreatedAt)
 		return nil
 	}); err != nil {
 		return nil, mark, err
 	}
 	if err := each(ctx, st, extract.KindClients, func(c *pp.Client) error {
-		keys[ClientKey(c.ID)] = true
+		add(ClientKey(c.ID))
 		seen(c.UpdatedAt, c.CreatedAt)
 		return nil
 	}); err != nil {
 		return nil, mark, err
 	}
 	if err := each(ctx, st, extract.KindReferrers, func(r *pp.Referrer) error {
-		keys[ReferrerKey(r.ID)] = true
-		keys[ReferrerFirmKey(r.CompanyName)] = true
+		add(ReferrerKey(r.ID))
+		add(ReferrerFirmKey(r.CompanyName))
 		seen(r.UpdatedAt, r.CreatedAt)
 		return nil
 	}); err != nil {
 		return nil, mark, err
 	}
 	err := st.eachMatter(ctx, func(rec *extract.MatterRecord) error {
-		keys[MatterKey(rec.Matter.ID)] = true
+		add(MatterKey(rec.Matter.ID))
 		seen(rec.Matter.UpdatedAt, rec.Matter.CreatedAt)
 		for _, p := range transform.DealPeople(*rec) {
-			keys[ParticipantKey(rec.Matter.ID, p)] = true
+			add(ParticipantKey(rec.Matter.ID, p))
 		}
 		for _, a := range rec.Activities {
-			keys[ActivityKey(a.ID)] = true
+			add(ActivityKey(a.ID))
 		}
 		for _, d := range rec.Documents {
-			keys["document/"+d.ID+"/"] = true
+			add("document/" + d.ID + "/")
 		}
 		return nil
 	})

@@ -89,6 +89,13 @@ const (
 //     step's peak live heap (see memMeasure). A Go process at the default
 //     GOGC=100 lets its heap grow to about twice its live heap before it
 //     collects, so a function's heap peaks near 2 × heap-MB;
+//   - live-MB: the highest live heap the collector found (after a mark,
+//     /gc/heap/live) above the live heap before the step: what the step
+//     holds, without the garbage the heap-MB peak can include. With a
+//     large base-MB the two differ: the collector marks the whole process,
+//     the ledger and sandbox company included, and the step allocates on
+//     while it marks, so heap-MB carries garbage in proportion to base-MB
+//     and the step's allocation rate (at 20,000 matters, hundreds of MB);
 //   - sys-MB: the highest memory the Go runtime maps (heap, stacks,
 //     metadata: /memory/classes/total less what it released) above the
 //     same figure before the step;
@@ -157,6 +164,7 @@ func BenchmarkStepMemory(b *testing.B) {
 			b.ReportMetric(float64(r.wall.Nanoseconds()), "ns/op")
 			b.ReportMetric(memMB(r.heap), "heap-MB")
 			b.ReportMetric(memMB(r.sys), "sys-MB")
+			b.ReportMetric(memMB(r.live), "live-MB")
 			b.ReportMetric(memMB(r.retained), "retained-MB")
 			b.ReportMetric(memMB(r.alloc), "alloc-MB")
 			b.ReportMetric(memMB(r.base), "base-MB")
@@ -164,8 +172,8 @@ func BenchmarkStepMemory(b *testing.B) {
 			b.ReportMetric(float64(r.runs), "invocations")
 			b.ReportMetric(float64(r.measured), "measured")
 		})
-		b.Logf("%-20s heap %6.1f MB, sys %6.1f MB above a live heap of %6.1f MB, %6.1f MB of it kept after, %7.1f MB allocated; %s, %.2f CPU-seconds (%d invocations, %d measured; the largest: %s)",
-			r.step, memMB(r.heap), memMB(r.sys), memMB(r.base), memMB(r.retained), memMB(r.alloc), r.wall.Round(time.Millisecond), r.cpu, r.runs, r.measured, r.what)
+		b.Logf("%-20s heap %6.1f MB, live %6.1f MB, sys %6.1f MB above a live heap of %6.1f MB, %6.1f MB of it kept after, %7.1f MB allocated; %s, %.2f CPU-seconds (%d invocations, %d measured; the largest: %s)",
+			r.step, memMB(r.heap), memMB(r.live), memMB(r.sys), memMB(r.base), memMB(r.retained), memMB(r.alloc), r.wall.Round(time.Millisecond), r.cpu, r.runs, r.measured, r.what)
 	}
 	rt := memRuntimeOverhead()
 	b.Run("runtime", func(b *testing.B) {
@@ -214,19 +222,19 @@ func memMB(n uint64) float64 { return float64(n) / (1 << 20) }
 
 // memResult is one step's largest invocation.
 type memResult struct {
-	step                             string
-	heap, sys, base, retained, alloc uint64
-	wall                             time.Duration
-	cpu                              float64
-	runs, measured                   int
-	what                             string
+	step                                   string
+	heap, live, sys, base, retained, alloc uint64
+	wall                                   time.Duration
+	cpu                                    float64
+	runs, measured                         int
+	what                                   string
 }
 
 // memUse is one invocation's figures.
 type memUse struct {
-	heap, sys, base, retained, alloc uint64
-	wall                             time.Duration
-	cpu                              float64
+	heap, live, sys, base, retained, alloc uint64
+	wall                                   time.Duration
+	cpu                                    float64
 }
 
 // memMeasure runs fn with the heap collected and returned to the system
@@ -257,18 +265,19 @@ func memMeasure(fn func() error) (memUse, error) {
 		{Name: "/memory/classes/total:bytes"},
 		{Name: "/memory/classes/heap/released:bytes"},
 		{Name: "/gc/heap/allocs:bytes"},
+		{Name: "/gc/heap/live:bytes"},
 	}
 	read := func() (heap, sys uint64) {
 		metrics.Read(sample)
 		return sample[0].Value.Uint64() + sample[1].Value.Uint64(), sample[2].Value.Uint64() - sample[3].Value.Uint64()
 	}
 	heap0, sys0 := read()
-	live0, allocs0 := sample[0].Value.Uint64(), sample[4].Value.Uint64()
+	live0, allocs0, marked0 := sample[0].Value.Uint64(), sample[4].Value.Uint64(), sample[5].Value.Uint64()
 	cpu0 := memCPUSeconds()
-	var peakHeap, peakSys uint64
+	var peakHeap, peakSys, peakMarked uint64
 	note := func() {
 		h, s := read()
-		peakHeap, peakSys = max(peakHeap, h), max(peakSys, s)
+		peakHeap, peakSys, peakMarked = max(peakHeap, h), max(peakSys, s), max(peakMarked, sample[5].Value.Uint64())
 	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -303,6 +312,9 @@ func memMeasure(fn func() error) (memUse, error) {
 	}
 	if peakHeap > heap0 {
 		u.heap = peakHeap - heap0
+	}
+	if peakMarked > marked0 {
+		u.live = peakMarked - marked0
 	}
 	if peakSys > sys0 {
 		u.sys = peakSys - sys0
@@ -361,7 +373,7 @@ func (m *memBench) invoke(step, what string, measured bool, fn func() (resumeAt 
 			if u.heap >= r.heap {
 				r.heap, r.base, r.retained, r.what = u.heap, u.base, u.retained, what
 			}
-			r.sys, r.alloc, r.wall, r.cpu = max(r.sys, u.sys), max(r.alloc, u.alloc), max(r.wall, u.wall), max(r.cpu, u.cpu)
+			r.live, r.sys, r.alloc, r.wall, r.cpu = max(r.live, u.live), max(r.sys, u.sys), max(r.alloc, u.alloc), max(r.wall, u.wall), max(r.cpu, u.cpu)
 			if testing.Verbose() && strings.HasSuffix(what, " chunk 0") {
 				m.b.Logf("%s, %s: heap %.1f MB, %s, %.2f CPU-seconds", step, what, memMB(u.heap), u.wall.Round(time.Millisecond), u.cpu)
 			}
