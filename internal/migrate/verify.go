@@ -137,9 +137,9 @@ type verifier struct {
 
 	wantMatters map[string]bool
 	wantPeople  map[string]bool
-	// deals holds each written matter's deal id, from the deals' pass, for
-	// the passes over its activities, notes and files.
-	deals map[string]int
+	// dealIDs holds each written matter's deal id, from the deals' pass,
+	// for the passes over its activities, notes and files.
+	dealIDs map[string]int
 }
 
 // expected is one record verify looks for: its ledger key, the payload the
@@ -386,36 +386,49 @@ func (v *verifier) wantPerson(key string) bool { return v.wantPeople == nil || v
 
 // run checks every kind in dependency order, a kind at a time.
 func (v *verifier) run() error {
-	c := v.e.Pipedrive
-	if v.wantMatters == nil {
-		p := v.pending("organization")
-		if err := each(v.ctx, v.st, extract.KindOrganisations, func(o *pp.Organisation) error {
+	passes := []func() error{v.persons, v.deals, v.activities, v.notes, v.files}
+	if v.wantMatters == nil { // a sample's organizations are not checked
+		passes = append([]func() error{v.organizations}, passes...)
+	}
+	for _, pass := range passes {
+		if err := pass(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check fills p from the staged export, then meets it with the kind's
+// listing (named by what, for its error) and counts what never came.
+func (p *pending) check(what string, fill, list func() error) error {
+	if err := fill(); err != nil {
+		return err
+	}
+	if err := list(); err != nil {
+		return fromPipedrive("verify: list "+what, err)
+	}
+	p.done()
+	return nil
+}
+
+// organizations checks the organisations.
+func (v *verifier) organizations() error {
+	p := v.pending("organization")
+	return p.check("organizations", func() error {
+		return each(v.ctx, v.st, extract.KindOrganisations, func(o *pp.Organisation) error {
 			want, _, err := v.m.Organisation(*o)
 			if err != nil {
 				return err
 			}
 			_, err = p.expect(OrganisationKey(o.ID), want)
 			return err
-		}); err != nil {
-			return err
-		}
-		if err := c.ListOrganizations(v.ctx, pipedrive.ListOptions{}, func(o pipedrive.Organization) error {
-			p.meet(o.ID, o)
+		})
+	}, func() error {
+		return v.e.Pipedrive.ListOrganizations(v.ctx, pipedrive.ListOptions{}, func(got pipedrive.Organization) error {
+			p.meet(got.ID, got)
 			return nil
-		}); err != nil {
-			return fromPipedrive("verify: list organizations", err)
-		}
-		p.done()
-	}
-	if err := v.persons(); err != nil {
-		return err
-	}
-	for _, pass := range []func() error{v.dealsPass, v.activitiesPass, v.notesPass, v.filesPass} {
-		if err := pass(); err != nil {
-			return err
-		}
-	}
-	return nil
+		})
+	})
 }
 
 // persons checks the clients and the referrers.
@@ -429,202 +442,173 @@ func (v *verifier) persons() error {
 		v.complete("person.phone", len(want.Phones) > 0, false)
 		return nil
 	}
-	if err := each(v.ctx, v.st, extract.KindClients, func(c *pp.Client) error {
-		key := ClientKey(c.ID)
-		if !v.wantPerson(key) {
-			return nil
-		}
-		orgID, _ := v.refs.Organization(OrganisationKey(c.OrganisationID))
-		want, _, err := v.m.Client(*c, orgID)
-		if err != nil {
+	return p.check("persons", func() error {
+		if err := each(v.ctx, v.st, extract.KindClients, func(c *pp.Client) error {
+			key := ClientKey(c.ID)
+			if !v.wantPerson(key) {
+				return nil
+			}
+			orgID, _ := v.refs.Organization(OrganisationKey(c.OrganisationID))
+			want, _, err := v.m.Client(*c, orgID)
+			if err != nil {
+				return err
+			}
+			return expect(key, want)
+		}); err != nil {
 			return err
 		}
-		return expect(key, want)
-	}); err != nil {
-		return err
-	}
-	if err := each(v.ctx, v.st, extract.KindReferrers, func(r *pp.Referrer) error {
-		key := ReferrerKey(r.ID)
-		if !v.wantPerson(key) {
+		return each(v.ctx, v.st, extract.KindReferrers, func(r *pp.Referrer) error {
+			key := ReferrerKey(r.ID)
+			if !v.wantPerson(key) {
+				return nil
+			}
+			orgID, _ := v.refs.Organization(ReferrerFirmKey(r.CompanyName))
+			want, _, err := v.m.Referrer(*r, orgID)
+			if err != nil {
+				return err
+			}
+			return expect(key, want)
+		})
+	}, func() error {
+		return v.e.Pipedrive.ListPersons(v.ctx, pipedrive.ListOptions{}, func(got pipedrive.Person) error {
+			for range p.meet(got.ID, got) {
+				v.complete("person.email", false, len(got.Emails) > 0)
+				v.complete("person.phone", false, len(got.Phones) > 0)
+			}
 			return nil
-		}
-		orgID, _ := v.refs.Organization(ReferrerFirmKey(r.CompanyName))
-		want, _, err := v.m.Referrer(*r, orgID)
-		if err != nil {
-			return err
-		}
-		return expect(key, want)
-	}); err != nil {
-		return err
-	}
-	if err := v.e.Pipedrive.ListPersons(v.ctx, pipedrive.ListOptions{}, func(got pipedrive.Person) error {
-		for range p.meet(got.ID, got) {
-			v.complete("person.email", false, len(got.Emails) > 0)
-			v.complete("person.phone", false, len(got.Phones) > 0)
-		}
-		return nil
-	}); err != nil {
-		return fromPipedrive("verify: list persons", err)
-	}
-	p.done()
-	return nil
-}
-
-// eachMatter calls fn with every matter verify checks.
-func (v *verifier) eachMatter(fn func(rec *extract.MatterRecord) error) error {
-	return v.st.eachMatter(v.ctx, func(rec *extract.MatterRecord) error {
-		if v.wantMatters != nil && !v.wantMatters[rec.Matter.ID] {
-			return nil
-		}
-		return fn(rec)
+		})
 	})
 }
 
-// dealsPass checks the matters' deals and keeps the written ones' ids for
-// the passes after it: a matter whose deal was not written has its
+// deals checks the matters' deals and keeps the written ones' ids for the
+// passes after it: a matter whose deal was not written has its
 // activities, notes and files counted with it, as missing.
-func (v *verifier) dealsPass() error {
+func (v *verifier) deals() error {
 	p := v.pending("deal")
-	v.deals = map[string]int{}
-	if err := v.eachMatter(func(rec *extract.MatterRecord) error {
-		key := MatterKey(rec.Matter.ID)
-		e, ok := v.written("deal", key)
-		if !ok {
+	v.dealIDs = map[string]int{}
+	return p.check("deals", func() error {
+		return v.st.eachMatter(v.ctx, func(rec *extract.MatterRecord) error {
+			if v.wantMatters != nil && !v.wantMatters[rec.Matter.ID] {
+				return nil
+			}
+			key := MatterKey(rec.Matter.ID)
+			e, ok := v.written("deal", key)
+			if !ok {
+				return nil
+			}
+			v.dealIDs[rec.Matter.ID] = int(e.TargetID)
+			want, _, err := v.m.Deal(*rec, v.refs)
+			if err != nil {
+				return err
+			}
+			v.complete("deal.value", want.Value != nil, false)
+			return p.add(key, e, want)
+		})
+	}, func() error {
+		return v.e.Pipedrive.ListDeals(v.ctx, pipedrive.DealListOptions{}, func(got pipedrive.Deal) error {
+			for range p.meet(got.ID, got) {
+				v.complete("deal.value", false, got.Value != 0)
+			}
 			return nil
-		}
-		v.deals[rec.Matter.ID] = int(e.TargetID)
-		want, _, err := v.m.Deal(*rec, v.refs)
-		if err != nil {
-			return err
-		}
-		if err := p.add(key, e, want); err != nil {
-			return err
-		}
-		v.complete("deal.value", want.Value != nil, false)
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := v.e.Pipedrive.ListDeals(v.ctx, pipedrive.DealListOptions{}, func(got pipedrive.Deal) error {
-		for range p.meet(got.ID, got) {
-			v.complete("deal.value", false, got.Value != 0)
-		}
-		return nil
-	}); err != nil {
-		return fromPipedrive("verify: list deals", err)
-	}
-	p.done()
-	return nil
+		})
+	})
 }
 
-// activitiesPass checks the matters' activities that are not notes.
-func (v *verifier) activitiesPass() error {
-	p := v.pending("activity")
-	if err := v.eachMatter(func(rec *extract.MatterRecord) error {
-		dealID, ok := v.deals[rec.Matter.ID]
-		if !ok {
-			return nil
+// eachDeal calls fn with every checked matter whose deal was written, and
+// the deal's id.
+func (v *verifier) eachDeal(fn func(rec *extract.MatterRecord, dealID int) error) error {
+	return v.st.eachMatter(v.ctx, func(rec *extract.MatterRecord) error {
+		if dealID, ok := v.dealIDs[rec.Matter.ID]; ok {
+			return fn(rec, dealID)
 		}
+		return nil
+	})
+}
+
+// eachActivity calls fn with every activity row of the checked matters
+// that became a note (notes) or did not (!notes) and whose record the
+// ledger has written (an unwritten one is counted missing), with its
+// ledger key and entry and its deal's id.
+func (v *verifier) eachActivity(p *pending, notes bool, fn func(a pp.Activity, key string, e ledger.Entry, dealID int) error) error {
+	return v.eachDeal(func(rec *extract.MatterRecord, dealID int) error {
 		for _, a := range rec.Activities {
-			if transform.IsNote(a) {
+			if transform.IsNote(a) != notes {
 				continue
 			}
 			key := ActivityKey(a.ID)
-			e, ok := v.written("activity", key)
+			e, ok := v.written(p.kind, key)
 			if !ok {
 				continue
 			}
+			if err := fn(a, key, e, dealID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// activities checks the matters' activities that are not notes.
+func (v *verifier) activities() error {
+	p := v.pending("activity")
+	return p.check("activities", func() error {
+		return v.eachActivity(p, false, func(a pp.Activity, key string, e ledger.Entry, dealID int) error {
 			want, _, err := v.m.Activity(a, dealID, v.refs)
 			if err != nil {
 				return err
 			}
 			want.Note = ""
-			if err := p.add(key, e, want); err != nil {
-				return err
+			return p.add(key, e, want)
+		})
+	}, func() error {
+		return v.e.Pipedrive.ListActivities(v.ctx, pipedrive.ActivityListOptions{}, func(got pipedrive.Activity) error {
+			// Pipedrive answers due_time with seconds; the payload has none.
+			if len(got.DueTime) > 5 {
+				got.DueTime = got.DueTime[:5]
 			}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := v.e.Pipedrive.ListActivities(v.ctx, pipedrive.ActivityListOptions{}, func(got pipedrive.Activity) error {
-		// Pipedrive answers due_time with seconds; the payload has none.
-		if len(got.DueTime) > 5 {
-			got.DueTime = got.DueTime[:5]
-		}
-		if len(got.Duration) > 5 {
-			got.Duration = got.Duration[:5]
-		}
-		p.meet(got.ID, got)
-		return nil
-	}); err != nil {
-		return fromPipedrive("verify: list activities", err)
-	}
-	p.done()
-	return nil
+			if len(got.Duration) > 5 {
+				got.Duration = got.Duration[:5]
+			}
+			p.meet(got.ID, got)
+			return nil
+		})
+	})
 }
 
-// notesPass checks the matters' activities that became notes.
-func (v *verifier) notesPass() error {
+// notes checks the matters' activities that became notes.
+func (v *verifier) notes() error {
 	p := v.pending("note")
-	if err := v.eachMatter(func(rec *extract.MatterRecord) error {
-		dealID, ok := v.deals[rec.Matter.ID]
-		if !ok {
-			return nil
-		}
-		for _, a := range rec.Activities {
-			if !transform.IsNote(a) {
-				continue
-			}
-			key := ActivityKey(a.ID)
-			e, ok := v.written("note", key)
-			if !ok {
-				continue
-			}
+	return p.check("notes", func() error {
+		return v.eachActivity(p, true, func(a pp.Activity, key string, e ledger.Entry, dealID int) error {
 			want, _ := v.m.Note(a, dealID, v.refs)
-			if err := p.add(key, e, noteView(want.Content, want.DealID, want.AddTime)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := v.e.Pipedrive.ListNotes(v.ctx, pipedrive.NoteListOptions{}, func(got pipedrive.Note) error {
-		p.meet(got.ID, noteView(got.Content, got.DealID, got.AddTime.Time))
-		return nil
-	}); err != nil {
-		return fromPipedrive("verify: list notes", err)
-	}
-	p.done()
-	return nil
+			return p.add(key, e, noteView(want.Content, want.DealID, want.AddTime))
+		})
+	}, func() error {
+		return v.e.Pipedrive.ListNotes(v.ctx, pipedrive.NoteListOptions{}, func(got pipedrive.Note) error {
+			p.meet(got.ID, noteView(got.Content, got.DealID, got.AddTime.Time))
+			return nil
+		})
+	})
 }
 
-// filesPass checks that each matter's documents are attached to its deal.
-func (v *verifier) filesPass() error {
+// files checks that each matter's documents are attached to its deal.
+func (v *verifier) files() error {
 	p := v.pending("file")
-	if err := v.eachMatter(func(rec *extract.MatterRecord) error {
-		dealID, ok := v.deals[rec.Matter.ID]
-		if !ok {
-			return nil
-		}
-		for _, d := range rec.Documents {
-			if _, err := p.expect(DocumentKey(d.ID, 1), map[string]any{"deal_id": dealID}); err != nil {
-				return err
+	return p.check("files", func() error {
+		return v.eachDeal(func(rec *extract.MatterRecord, dealID int) error {
+			for _, d := range rec.Documents {
+				if _, err := p.expect(DocumentKey(d.ID, 1), map[string]any{"deal_id": dealID}); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := v.e.Pipedrive.ListFiles(v.ctx, pipedrive.ListOptions{}, func(got pipedrive.File) error {
-		p.meet(got.ID, got)
-		return nil
-	}); err != nil {
-		return fromPipedrive("verify: list files", err)
-	}
-	p.done()
-	return nil
+			return nil
+		})
+	}, func() error {
+		return v.e.Pipedrive.ListFiles(v.ctx, pipedrive.ListOptions{}, func(got pipedrive.File) error {
+			p.meet(got.ID, got)
+			return nil
+		})
+	})
 }
 
 func (v *verifier) complete(field string, source, pipedrive bool) {

@@ -90,12 +90,14 @@ const (
 //     GOGC=100 lets its heap grow to about twice its live heap before it
 //     collects, so a function's heap peaks near 2 × heap-MB;
 //   - live-MB: the highest live heap the collector found (after a mark,
-//     /gc/heap/live) above the live heap before the step: what the step
-//     holds, without the garbage the heap-MB peak can include. With a
-//     large base-MB the two differ: the collector marks the whole process,
-//     the ledger and sandbox company included, and the step allocates on
-//     while it marks, so heap-MB carries garbage in proportion to base-MB
-//     and the step's allocation rate (at 20,000 matters, hundreds of MB);
+//     /gc/heap/live) above the live heap before the step; 0 when no
+//     collection finished during the step. With a large base-MB it is
+//     nearer what the step holds than heap-MB: the collector marks the
+//     whole process, the ledger and sandbox company included, and the step
+//     allocates on while it marks, so heap-MB carries garbage in proportion
+//     to base-MB and the step's allocation rate (at 20,000 matters,
+//     hundreds of MB). live-MB counts what was allocated during a mark as
+//     live too, so it is high for the same reason, less so;
 //   - sys-MB: the highest memory the Go runtime maps (heap, stacks,
 //     metadata: /memory/classes/total less what it released) above the
 //     same figure before the step;
